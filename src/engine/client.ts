@@ -1,0 +1,116 @@
+import { readFileSync } from "node:fs";
+import { Agent } from "node:https";
+import Dockerode from "dockerode";
+import { EndpointError, EngineError } from "../errors.js";
+import type { Endpoint, TlsFiles } from "./endpoint.js";
+
+export interface ConnectOptions {
+  /** Idle timeout of each request, in milliseconds (0: none). */
+  timeoutMs?: number;
+}
+
+/** A dockerode client bound to one endpoint, with errors that name the endpoint. */
+export interface EngineClient {
+  readonly endpoint: Endpoint;
+  readonly docker: Dockerode;
+}
+
+export function connect(endpoint: Endpoint, options: ConnectOptions = {}): EngineClient {
+  const timeout = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : undefined;
+  if (endpoint.protocol === "unix") {
+    return { endpoint, docker: new Dockerode({ socketPath: endpoint.socketPath, ...(timeout ? { timeout } : {}) }) };
+  }
+  const base = { host: endpoint.host, port: endpoint.port, ...(timeout ? { timeout } : {}) };
+  if (!endpoint.tls) {
+    return { endpoint, docker: new Dockerode({ ...base, protocol: "http" }) };
+  }
+  const material = readTlsFiles(endpoint.tls, endpoint.url);
+  const agent = new Agent({ ...material, rejectUnauthorized: endpoint.tls.verify, keepAlive: true });
+  // docker-modem accepts an agent (typed options lack it): it carries verify on/off and keep-alive.
+  const dockerOptions: Dockerode.DockerOptions & { agent: Agent } = { ...base, protocol: "https", ...material, agent };
+  return { endpoint, docker: new Dockerode(dockerOptions) };
+}
+
+function readTlsFiles(tls: TlsFiles, url: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  for (const kind of ["ca", "cert", "key"] as const) {
+    const path = tls[kind];
+    if (path === undefined) continue;
+    try {
+      out[kind] = readFileSync(path);
+    } catch (err) {
+      throw new EndpointError(`cannot read the TLS ${kind} file for ${url} (${path}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        hint: "check DOCKER_CERT_PATH or the --tls* flags",
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Turn a low-level failure into one line naming the endpoint and the cause.
+ * Engine-level HTTP errors (dockerode's statusCode) keep the engine's own message.
+ */
+export function describeEngineError(err: unknown, endpoint: Endpoint): EngineError {
+  if (err instanceof EngineError) return err;
+  const e = err as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
+  const where = endpoint.url;
+  const code = e?.code ?? "";
+  const message = e?.message ?? String(err);
+  const cause = { cause: err };
+  if (typeof e?.statusCode === "number") {
+    const detail = e.json?.message ?? e.reason ?? message;
+    return new EngineError(`${where}: ${detail} (HTTP ${e.statusCode})`, cause);
+  }
+  switch (code) {
+    case "ECONNREFUSED":
+      return new EngineError(`${where} refused the connection`, { ...cause, hint: "is the engine running and listening there?" });
+    case "ENOENT":
+      return new EngineError(`${where}: no such socket`, { ...cause, hint: "is the engine running?" });
+    case "EACCES":
+      return new EngineError(`${where}: permission denied`, { ...cause, hint: "run as a user allowed to use the socket" });
+    case "ETIMEDOUT":
+    case "ESOCKETTIMEDOUT":
+      return new EngineError(`${where} did not answer in time`, { ...cause, hint: "is the endpoint up? raise --timeout if it is slow" });
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new EngineError(`${where} cannot be reached (${code})`, { ...cause, hint: "check the address" });
+    case "CERT_HAS_EXPIRED":
+      return new EngineError(`${where} presented an expired certificate`, { ...cause, hint: "regenerate the server certificate" });
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "CERT_SIGNATURE_FAILURE":
+      return new EngineError(`${where} presented a certificate not signed by the expected CA (${code})`, {
+        ...cause,
+        hint: "check the CA file, or regenerate the certificates",
+      });
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return new EngineError(`${where}: the server certificate does not cover this address`, {
+        ...cause,
+        hint: "add the address with --tls-san and regenerate the certificates",
+      });
+    case "ECONNRESET":
+    case "EPIPE":
+      return new EngineError(`${where} closed the connection (${code})`, {
+        ...cause,
+        hint: "a TLS endpoint refusing our client certificate, or a plain endpoint spoken to with TLS?",
+      });
+  }
+  if (/timeout|timed out/i.test(message)) {
+    return new EngineError(`${where} did not answer in time`, { ...cause, hint: "is the endpoint up? raise --timeout if it is slow" });
+  }
+  return new EngineError(`${where}: ${message}`, cause);
+}
+
+/** Run one engine call and translate its failure. */
+export async function call<T>(client: EngineClient, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    throw describeEngineError(err, client.endpoint);
+  }
+}

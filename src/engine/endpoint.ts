@@ -1,0 +1,68 @@
+import { EndpointError } from "../errors.js";
+
+/** Paths of the TLS material used to reach an endpoint. */
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Verify the server certificate against `ca` (docker's --tlsverify). */
+  verify: boolean;
+}
+
+export type EndpointSource = "flag" | "env" | "context" | "default";
+
+/** A Docker API endpoint, parsed and normalised. */
+export type Endpoint = {
+  /** Normalised URL: unix:///path or tcp://host:port. */
+  url: string;
+  source: EndpointSource;
+  /** The Docker CLI context it came from, when source is "context". */
+  context?: string;
+} & (
+  | { protocol: "unix"; socketPath: string }
+  | { protocol: "tcp"; host: string; port: number; tls?: TlsFiles }
+);
+
+export const DEFAULT_SOCKET = "/var/run/docker.sock";
+const URL_HINT = "use unix:///path/to/docker.sock or tcp://HOST:PORT";
+
+/**
+ * Parse a Docker host URL as the docker CLI accepts it (unix://, tcp://, and https://
+ * as an alias for TLS on tcp). `what` names where it came from, for the error message.
+ */
+export function parseHostUrl(
+  raw: string,
+  what: string,
+): { protocol: "unix"; socketPath: string; url: string } | { protocol: "tcp"; host: string; port: number; url: string; https: boolean } {
+  const value = raw.trim();
+  const fail = (why: string): never => {
+    throw new EndpointError(`${what} "${raw}" is not a valid Docker endpoint (${why})`, { hint: URL_HINT });
+  };
+  if (value === "") fail("empty");
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined) fail("no scheme");
+  if (scheme === "unix") {
+    const socketPath = value.slice("unix://".length);
+    if (!socketPath.startsWith("/")) fail("the socket path must be absolute");
+    return { protocol: "unix", socketPath, url: `unix://${socketPath}` };
+  }
+  if (scheme === "ssh" || scheme === "npipe" || scheme === "fd") {
+    fail(`${scheme}:// endpoints are not supported; expose the API on a TLS port instead`);
+  }
+  if (scheme !== "tcp" && scheme !== "http" && scheme !== "https") fail(`unknown scheme ${scheme}://`);
+  let parsed: URL;
+  try {
+    parsed = new URL(value.replace(/^[a-z]+:/i, "http:"));
+  } catch {
+    return fail("cannot parse host and port");
+  }
+  if (parsed.hostname === "") fail("no host");
+  if (parsed.pathname !== "/" && parsed.pathname !== "") fail("a path is not allowed");
+  if (parsed.username || parsed.password || parsed.search || parsed.hash) fail("unexpected URL parts");
+  const https = scheme === "https";
+  const port = parsed.port === "" ? (https ? 2376 : 2375) : Number(parsed.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail("bad port");
+  // URL keeps IPv6 hosts in brackets; keep them for the URL, strip them for connecting.
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { protocol: "tcp", host, port, url: `tcp://${parsed.hostname}:${port}`, https };
+}

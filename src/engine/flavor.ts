@@ -1,0 +1,138 @@
+import type { EngineClient } from "./client.js";
+import { call } from "./client.js";
+
+export type Flavor = "docker" | "podman" | "vic";
+
+/** What an endpoint of a given flavor can do; drives choices instead of special cases. */
+export interface Capabilities {
+  /** `Privileged: true` is meaningful and normally works (the kernel may still refuse it). */
+  privileged: boolean;
+  /** When privileged mode is refused, the explicit capability set (design.md) is a working substitute. */
+  explicitCapabilitiesFallback: boolean;
+  /** dockerd in a container needs elevated rights at all (a VIC container is its own VM). */
+  nestedEngineNeedsPrivilege: boolean;
+  /** `--network container:NAME` is supported. */
+  containerNetworkMode: boolean;
+  /** Volumes take a size through the `Capacity` driver option (VIC volume stores). */
+  volumeCapacityOption: boolean;
+  /** `--ip` on user-defined networks. */
+  staticIpOnUserNetworks: boolean;
+  /** `docker build` (VIC has none). */
+  build: boolean;
+  /** The unit /info reports NCPU in. */
+  cpuUnit: "cores" | "MHz";
+}
+
+const CAPABILITIES: Record<Flavor, Capabilities> = {
+  docker: {
+    privileged: true,
+    explicitCapabilitiesFallback: true,
+    nestedEngineNeedsPrivilege: true,
+    containerNetworkMode: true,
+    volumeCapacityOption: false,
+    staticIpOnUserNetworks: true,
+    build: true,
+    cpuUnit: "cores",
+  },
+  podman: {
+    privileged: true,
+    explicitCapabilitiesFallback: true,
+    nestedEngineNeedsPrivilege: true,
+    containerNetworkMode: true,
+    volumeCapacityOption: false,
+    staticIpOnUserNetworks: true,
+    build: true,
+    cpuUnit: "cores",
+  },
+  vic: {
+    privileged: false,
+    explicitCapabilitiesFallback: false,
+    nestedEngineNeedsPrivilege: false,
+    containerNetworkMode: false,
+    volumeCapacityOption: true,
+    staticIpOnUserNetworks: true,
+    build: false,
+    cpuUnit: "MHz",
+  },
+};
+
+export function capabilitiesOf(flavor: Flavor): Capabilities {
+  return { ...CAPABILITIES[flavor] };
+}
+
+/** The fields of /info and /version that detection reads (all optional: engines differ). */
+export interface EngineInfo {
+  ID?: string;
+  Driver?: string;
+  NCPU?: number;
+  MemTotal?: number;
+  ServerVersion?: string;
+  OperatingSystem?: string;
+  DockerRootDir?: string;
+  KernelVersion?: string;
+  Name?: string;
+}
+export interface EngineVersion {
+  Version?: string;
+  ApiVersion?: string;
+  Os?: string;
+  Arch?: string;
+  Platform?: { Name?: string };
+  Components?: Array<{ Name?: string; Version?: string }>;
+}
+
+const VIC_ID = "vSphere Integrated Containers";
+
+export function detectFlavor(info: EngineInfo, version: EngineVersion = {}): Flavor {
+  if (info.ID === VIC_ID || (info.Driver ?? "").startsWith(VIC_ID)) return "vic";
+  const components = version.Components ?? [];
+  if (components.some((c) => /podman/i.test(c.Name ?? "")) || /podman/i.test(version.Platform?.Name ?? "")) {
+    return "podman";
+  }
+  return "docker";
+}
+
+/** A detected endpoint: flavor, capabilities and the figures later layers need. */
+export interface EngineProfile {
+  flavor: Flavor;
+  capabilities: Capabilities;
+  /** Engine version as the user knows it (VIC: the VIC version from Driver). */
+  version: string;
+  apiVersion: string;
+  /** CPUs in cores (VIC MHz converted at 1 core per GHz, at least 1). */
+  cpus: number;
+  memoryBytes: number;
+  os: string;
+  arch: string;
+}
+
+export function profileFrom(info: EngineInfo, version: EngineVersion): EngineProfile {
+  const flavor = detectFlavor(info, version);
+  const capabilities = capabilitiesOf(flavor);
+  const ncpu = info.NCPU ?? 0;
+  const cpus = capabilities.cpuUnit === "MHz" ? Math.max(1, Math.floor(ncpu / 1000)) : ncpu;
+  let engineVersion = version.Version ?? info.ServerVersion ?? "unknown";
+  if (flavor === "vic") {
+    engineVersion = /Containers\s+(\S+)\s+Backend/.exec(info.Driver ?? "")?.[1] ?? engineVersion;
+  } else if (flavor === "podman") {
+    engineVersion = version.Components?.find((c) => /podman/i.test(c.Name ?? ""))?.Version ?? engineVersion;
+  }
+  return {
+    flavor,
+    capabilities,
+    version: engineVersion,
+    apiVersion: version.ApiVersion ?? "",
+    cpus,
+    memoryBytes: info.MemTotal ?? 0,
+    os: version.Os ?? "linux",
+    arch: version.Arch ?? "amd64",
+  };
+}
+
+/** Ask the endpoint who it is. */
+export async function detectEngine(client: EngineClient): Promise<EngineProfile> {
+  const [info, version] = await call(client, () =>
+    Promise.all([client.docker.info() as Promise<EngineInfo>, client.docker.version() as Promise<EngineVersion>]),
+  );
+  return profileFrom(info, version);
+}
