@@ -1,0 +1,79 @@
+import type Dockerode from "dockerode";
+
+/** Port dockerd serves TLS on inside the host container (image contract). */
+export const HOST_TLS_PORT = 2376;
+/** Where the image cache volume is mounted (image contract). */
+export const ENGINE_DATA_DIR = "/var/lib/docker";
+
+/**
+ * How the nested dockerd gets the rights it needs:
+ * - privileged: `--privileged` (normal Docker Engine / Podman hosts)
+ * - explicit: the capability set that is equivalent where `--privileged` is refused (design.md)
+ * - none: the endpoint isolates containers as VMs (VIC), nothing extra needed
+ */
+export type PrivilegeMode = "privileged" | "explicit" | "none";
+
+export interface HostContainerSpec {
+  /** Container name on the endpoint. */
+  containerName: string;
+  image: string;
+  /** Named volume holding the inner engine's data (the image cache). */
+  volumeName: string;
+  privilege: PrivilegeMode;
+  /** Publish the TLS port on this address of the endpoint; HostPort empty = any free port. */
+  publish?: { hostIp: string; hostPort?: number };
+  labels: Record<string, string>;
+  env?: string[];
+  /** Restart policy; hosts use unless-stopped so they come back with the engine. */
+  restartPolicy?: "no" | "unless-stopped" | "always";
+}
+
+/** HostConfig as the API takes it (API 1.40+ fields the typings lack). */
+export type HostConfig = Dockerode.HostConfig & { CgroupnsMode?: "private" | "host" };
+
+/** Host config fields equivalent to --privileged where it is refused (see design.md). */
+export const EXPLICIT_PRIVILEGE: HostConfig = {
+  CapAdd: ["ALL"],
+  CapDrop: ["SYS_RESOURCE"],
+  SecurityOpt: ["seccomp=unconfined"],
+  // The docker CLI's "--security-opt systempaths=unconfined" is these two, client side.
+  MaskedPaths: [],
+  ReadonlyPaths: [],
+  DeviceCgroupRules: ["a *:* rwm"],
+  CgroupnsMode: "private",
+};
+
+export function privilegeHostConfig(mode: PrivilegeMode): HostConfig {
+  switch (mode) {
+    case "privileged":
+      return { Privileged: true };
+    case "explicit":
+      return { ...EXPLICIT_PRIVILEGE };
+    case "none":
+      return {};
+  }
+}
+
+/** The create options for a host container. */
+export function hostContainerOptions(spec: HostContainerSpec): Dockerode.ContainerCreateOptions {
+  const port = `${HOST_TLS_PORT}/tcp`;
+  const hostConfig: HostConfig = {
+    ...privilegeHostConfig(spec.privilege),
+    Mounts: [{ Type: "volume", Source: spec.volumeName, Target: ENGINE_DATA_DIR }],
+    RestartPolicy: { Name: spec.restartPolicy ?? "unless-stopped" },
+    Init: false, // the image runs tini itself
+  };
+  if (spec.publish) {
+    hostConfig.PortBindings = {
+      [port]: [{ HostIp: spec.publish.hostIp, HostPort: spec.publish.hostPort ? String(spec.publish.hostPort) : "" }],
+    };
+  }
+  return {
+    name: spec.containerName,
+    Image: spec.image,
+    Labels: spec.labels,
+    Env: spec.env ?? [],
+    ExposedPorts: { [port]: {} },
+    HostConfig: hostConfig,
+  };
+}

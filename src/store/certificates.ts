@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import {
+  createCertificateAuthority,
+  issueClientCertificate,
+  keyTypeOfCertificate,
+  type CertificateAuthority,
+  type CertifiedKey,
+} from "../pki/certificates.js";
+import type { KeyType } from "../pki/keys.js";
+import { ensurePrivateDir, readPrivateFile, readPublicFile, writePrivateFile, writePublicFile } from "./secure-fs.js";
+
+/** The store's certificate folder, laid out as docker-machine's `certs/`. */
+export function storeCertPaths(certsDir: string) {
+  return {
+    dir: certsDir,
+    caCert: join(certsDir, "ca.pem"),
+    caKey: join(certsDir, "ca-key.pem"),
+    clientCert: join(certsDir, "cert.pem"),
+    clientKey: join(certsDir, "key.pem"),
+  };
+}
+
+export interface StoreCertificates {
+  ca: CertificateAuthority;
+  client: CertifiedKey;
+  paths: ReturnType<typeof storeCertPaths>;
+}
+
+/**
+ * The store's CA and client pair, created once. Creation happens in a temporary sibling
+ * folder renamed into place, so two commands bootstrapping at once cannot mix two CAs:
+ * the loser of the rename uses the winner's.
+ */
+export async function ensureStoreCertificates(certsDir: string, keyType?: KeyType): Promise<StoreCertificates> {
+  const paths = storeCertPaths(certsDir);
+  if (!existsSync(paths.caCert)) {
+    const parent = dirname(certsDir);
+    ensurePrivateDir(parent);
+    const staging = join(parent, `.certs-${randomBytes(6).toString("hex")}`);
+    ensurePrivateDir(staging);
+    try {
+      const ca = await createCertificateAuthority(keyType ? { keyType } : {});
+      const client = await issueClientCertificate(ca);
+      const staged = storeCertPaths(staging);
+      await writePublicFile(staged.caCert, ca.certPem);
+      await writePrivateFile(staged.caKey, ca.keyPem);
+      await writePublicFile(staged.clientCert, client.certPem);
+      await writePrivateFile(staged.clientKey, client.keyPem);
+      try {
+        renameSync(staging, certsDir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+      }
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return loadStoreCertificates(certsDir);
+}
+
+export function loadStoreCertificates(certsDir: string): StoreCertificates {
+  const paths = storeCertPaths(certsDir);
+  const caCertPem = readPublicFile(paths.caCert);
+  const ca: CertificateAuthority = { certPem: caCertPem, keyPem: readPrivateFile(paths.caKey), keyType: keyTypeOfCertificate(caCertPem) };
+  const client: CertifiedKey = { certPem: readPublicFile(paths.clientCert), keyPem: readPrivateFile(paths.clientKey) };
+  return { ca, client, paths };
+}
