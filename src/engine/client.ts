@@ -18,7 +18,10 @@ export interface EngineClient {
 export function connect(endpoint: Endpoint, options: ConnectOptions = {}): EngineClient {
   const timeout = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : undefined;
   if (endpoint.protocol === "unix") {
-    return { endpoint, docker: new Dockerode({ socketPath: endpoint.socketPath, ...(timeout ? { timeout } : {}) }) };
+    return {
+      endpoint,
+      docker: new Dockerode({ socketPath: endpoint.socketPath, ...(timeout ? { timeout } : {}) }),
+    };
   }
   const base = { host: endpoint.host, port: endpoint.port, ...(timeout ? { timeout } : {}) };
   if (!endpoint.tls) {
@@ -27,7 +30,12 @@ export function connect(endpoint: Endpoint, options: ConnectOptions = {}): Engin
   const material = readTlsFiles(endpoint.tls, endpoint.url);
   const agent = new Agent({ ...material, rejectUnauthorized: endpoint.tls.verify, keepAlive: true });
   // docker-modem accepts an agent (typed options lack it): it carries verify on/off and keep-alive.
-  const dockerOptions: Dockerode.DockerOptions & { agent: Agent } = { ...base, protocol: "https", ...material, agent };
+  const dockerOptions: Dockerode.DockerOptions & { agent: Agent } = {
+    ...base,
+    protocol: "https",
+    ...material,
+    agent,
+  };
   return { endpoint, docker: new Dockerode(dockerOptions) };
 }
 
@@ -39,9 +47,12 @@ function readTlsFiles(tls: TlsFiles, url: string): { ca?: Buffer; cert?: Buffer;
     try {
       out[kind] = readFileSync(path);
     } catch (err) {
-      throw new EndpointError(`cannot read the TLS ${kind} file for ${url} (${path}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-        hint: "check DOCKER_CERT_PATH or the --tls* flags",
-      });
+      throw new EndpointError(
+        `cannot read the TLS ${kind} file for ${url} (${path}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        {
+          hint: "check DOCKER_CERT_PATH or the --tls* flags",
+        },
+      );
     }
   }
   return out;
@@ -53,7 +64,11 @@ function readTlsFiles(tls: TlsFiles, url: string): { ca?: Buffer; cert?: Buffer;
  */
 export function describeEngineError(err: unknown, endpoint: Endpoint): EngineError {
   if (err instanceof EngineError) return err;
-  const e = err as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
+  const e = err as NodeJS.ErrnoException & {
+    statusCode?: number;
+    json?: { message?: string };
+    reason?: string;
+  };
   const where = endpoint.url;
   const code = e?.code ?? "";
   const message = e?.message ?? String(err);
@@ -64,21 +79,33 @@ export function describeEngineError(err: unknown, endpoint: Endpoint): EngineErr
   }
   switch (code) {
     case "ECONNREFUSED":
-      return new EngineError(`${where} refused the connection`, { ...cause, hint: "is the engine running and listening there?" });
+      return new EngineError(`${where} refused the connection`, {
+        ...cause,
+        hint: "is the engine running and listening there?",
+      });
     case "ENOENT":
       return new EngineError(`${where}: no such socket`, { ...cause, hint: "is the engine running?" });
     case "EACCES":
-      return new EngineError(`${where}: permission denied`, { ...cause, hint: "run as a user allowed to use the socket" });
+      return new EngineError(`${where}: permission denied`, {
+        ...cause,
+        hint: "run as a user allowed to use the socket",
+      });
     case "ETIMEDOUT":
     case "ESOCKETTIMEDOUT":
-      return new EngineError(`${where} did not answer in time`, { ...cause, hint: "is the endpoint up? raise --timeout if it is slow" });
+      return new EngineError(`${where} did not answer in time`, {
+        ...cause,
+        hint: "is the endpoint up? raise --timeout if it is slow",
+      });
     case "EHOSTUNREACH":
     case "ENETUNREACH":
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return new EngineError(`${where} cannot be reached (${code})`, { ...cause, hint: "check the address" });
     case "CERT_HAS_EXPIRED":
-      return new EngineError(`${where} presented an expired certificate`, { ...cause, hint: "regenerate the server certificate" });
+      return new EngineError(`${where} presented an expired certificate`, {
+        ...cause,
+        hint: "regenerate the server certificate",
+      });
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
@@ -101,7 +128,10 @@ export function describeEngineError(err: unknown, endpoint: Endpoint): EngineErr
       });
   }
   if (/timeout|timed out/i.test(message)) {
-    return new EngineError(`${where} did not answer in time`, { ...cause, hint: "is the endpoint up? raise --timeout if it is slow" });
+    return new EngineError(`${where} did not answer in time`, {
+      ...cause,
+      hint: "is the endpoint up? raise --timeout if it is slow",
+    });
   }
   return new EngineError(`${where}: ${message}`, cause);
 }

@@ -27,7 +27,10 @@ export interface DockerContext {
 }
 
 /** The context the docker CLI would use: $DOCKER_CONTEXT, else config.json's currentContext. */
-export function currentContextName(configDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function currentContextName(
+  configDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   if (env.DOCKER_CONTEXT && env.DOCKER_CONTEXT !== "") return env.DOCKER_CONTEXT;
   const configFile = join(configDir, "config.json");
   if (!existsSync(configFile)) return undefined;

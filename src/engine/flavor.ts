@@ -132,7 +132,10 @@ export function profileFrom(info: EngineInfo, version: EngineVersion): EnginePro
 /** Ask the endpoint who it is. */
 export async function detectEngine(client: EngineClient): Promise<EngineProfile> {
   const [info, version] = await call(client, () =>
-    Promise.all([client.docker.info() as Promise<EngineInfo>, client.docker.version() as Promise<EngineVersion>]),
+    Promise.all([
+      client.docker.info() as Promise<EngineInfo>,
+      client.docker.version() as Promise<EngineVersion>,
+    ]),
   );
   return profileFrom(info, version);
 }

@@ -37,10 +37,16 @@ export async function probePrivileged(client: EngineClient, image: string): Prom
 }
 
 /** Pick how a nested dockerd gets its rights on this endpoint. */
-export async function choosePrivilegeMode(client: EngineClient, profile: EngineProfile, image: string): Promise<PrivilegeMode> {
+export async function choosePrivilegeMode(
+  client: EngineClient,
+  profile: EngineProfile,
+  image: string,
+): Promise<PrivilegeMode> {
   const caps = profile.capabilities;
   if (!caps.nestedEngineNeedsPrivilege) return "none";
   if (caps.privileged && (await probePrivileged(client, image))) return "privileged";
   if (caps.explicitCapabilitiesFallback) return "explicit";
-  throw new EngineError(`${client.endpoint.url} cannot run privileged containers, which a nested Docker engine needs`);
+  throw new EngineError(
+    `${client.endpoint.url} cannot run privileged containers, which a nested Docker engine needs`,
+  );
 }

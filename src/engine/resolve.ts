@@ -1,7 +1,13 @@
 import { join } from "node:path";
 import { EndpointError } from "../errors.js";
 import { currentContextName, dockerConfigDir, readDockerContext } from "./docker-context.js";
-import { DEFAULT_SOCKET, parseHostUrl, type Endpoint, type EndpointSource, type TlsFiles } from "./endpoint.js";
+import {
+  DEFAULT_SOCKET,
+  parseHostUrl,
+  type Endpoint,
+  type EndpointSource,
+  type TlsFiles,
+} from "./endpoint.js";
 
 /** What the user gave on the command line; all optional. */
 export interface EndpointFlags {
@@ -30,10 +36,11 @@ export function resolveEndpoint(flags: EndpointFlags = {}, env: NodeJS.ProcessEn
   if (contextName !== undefined && contextName !== "default") {
     const context = readDockerContext(configDir, contextName);
     const tls: TlsFiles | undefined =
-      context.tls.ca || context.tls.cert
-        ? { ...context.tls, verify: !context.skipTlsVerify }
-        : undefined;
-    return { ...build(context.host, `docker context "${contextName}"`, "context", tls), context: contextName };
+      context.tls.ca || context.tls.cert ? { ...context.tls, verify: !context.skipTlsVerify } : undefined;
+    return {
+      ...build(context.host, `docker context "${contextName}"`, "context", tls),
+      context: contextName,
+    };
   }
   return build(`unix://${DEFAULT_SOCKET}`, "default socket", "default", undefined);
 }
@@ -59,7 +66,9 @@ function flagTls(flags: EndpointFlags): TlsFiles | undefined {
   const anyFile = flags.tlsCaCert ?? flags.tlsCert ?? flags.tlsKey;
   if (anyFile === undefined && flags.tlsVerify === undefined) return undefined;
   if (flags.tlsVerify !== false && flags.tlsCaCert === undefined) {
-    throw new EndpointError("--tlsverify needs --tlscacert", { hint: "give the CA file or --tlsverify=false" });
+    throw new EndpointError("--tlsverify needs --tlscacert", {
+      hint: "give the CA file or --tlsverify=false",
+    });
   }
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     throw new EndpointError("--tlscert and --tlskey go together", { hint: "give both or neither" });
@@ -77,7 +86,8 @@ function envTls(env: NodeJS.ProcessEnv): TlsFiles | undefined {
   const verify = env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== "";
   const tls = verify || (env.DOCKER_TLS !== undefined && env.DOCKER_TLS !== "");
   if (!tls) return undefined;
-  const certPath = env.DOCKER_CERT_PATH && env.DOCKER_CERT_PATH !== "" ? env.DOCKER_CERT_PATH : dockerConfigDir(env);
+  const certPath =
+    env.DOCKER_CERT_PATH && env.DOCKER_CERT_PATH !== "" ? env.DOCKER_CERT_PATH : dockerConfigDir(env);
   return {
     verify,
     ca: join(certPath, "ca.pem"),

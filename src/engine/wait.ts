@@ -27,8 +27,11 @@ export async function waitForPing(client: EngineClient, options: WaitOptions): P
     interval = Math.min(interval * 2, 200);
   }
   const cause = describeEngineError(lastError, client.endpoint);
-  throw new EngineError(`${client.endpoint.url} did not answer within ${Math.round(options.timeoutMs / 1000)}s (last: ${cause.message})`, {
-    cause: lastError,
-    hint: "check the host's logs with `docker logs`",
-  });
+  throw new EngineError(
+    `${client.endpoint.url} did not answer within ${Math.round(options.timeoutMs / 1000)}s (last: ${cause.message})`,
+    {
+      cause: lastError,
+      hint: "check the host's logs with `docker logs`",
+    },
+  );
 }

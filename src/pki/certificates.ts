@@ -84,7 +84,10 @@ export async function createCertificateAuthority(options: IssueOptions = {}): Pr
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -118,7 +121,9 @@ async function issueLeaf(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(keyUsage, true),
-      new x509.ExtendedKeyUsageExtension([usage === "server" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      new x509.ExtendedKeyUsageExtension([
+        usage === "server" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+      ]),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
       ...extraExtensions,
@@ -127,8 +132,18 @@ async function issueLeaf(
   return { certPem: cert.toString("pem"), keyPem: await privateKeyToPem(keys.privateKey) };
 }
 
-export async function issueClientCertificate(ca: CertificateAuthority, options: IssueOptions = {}): Promise<CertifiedKey> {
-  return issueLeaf(ca, `${options.organization ?? DEFAULT_ORG} client`, "client", [], options, DEFAULT_CLIENT_DAYS);
+export async function issueClientCertificate(
+  ca: CertificateAuthority,
+  options: IssueOptions = {},
+): Promise<CertifiedKey> {
+  return issueLeaf(
+    ca,
+    `${options.organization ?? DEFAULT_ORG} client`,
+    "client",
+    [],
+    options,
+    DEFAULT_CLIENT_DAYS,
+  );
 }
 
 /**
@@ -149,7 +164,14 @@ export async function issueServerCertificate(
     ...dns.map((value) => ({ type: "dns" as const, value })),
     ...ips.map((value) => ({ type: "ip" as const, value })),
   ];
-  return issueLeaf(ca, hostName, "server", [new x509.SubjectAlternativeNameExtension(names)], options, DEFAULT_SERVER_DAYS);
+  return issueLeaf(
+    ca,
+    hostName,
+    "server",
+    [new x509.SubjectAlternativeNameExtension(names)],
+    options,
+    DEFAULT_SERVER_DAYS,
+  );
 }
 
 /** Facts about a certificate that day-2 operations need (expiry, SANs). */

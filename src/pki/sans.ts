@@ -32,7 +32,11 @@ export function splitSans(values: Iterable<string>): SubjectAltNames {
 }
 
 function canonicalIp(ip: string): string {
-  if (isIP(ip) === 4) return ip.split(".").map((part) => String(Number(part))).join(".");
+  if (isIP(ip) === 4)
+    return ip
+      .split(".")
+      .map((part) => String(Number(part)))
+      .join(".");
   // Let URL do the IPv6 canonical form (zero compression, lower case).
   return new URL(`http://[${ip}]/`).hostname.replace(/^\[(.*)\]$/, "$1");
 }

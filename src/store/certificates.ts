@@ -9,7 +9,13 @@ import {
   type CertifiedKey,
 } from "../pki/certificates.js";
 import type { KeyType } from "../pki/keys.js";
-import { ensurePrivateDir, readPrivateFile, readPublicFile, writePrivateFile, writePublicFile } from "./secure-fs.js";
+import {
+  ensurePrivateDir,
+  readPrivateFile,
+  readPublicFile,
+  writePrivateFile,
+  writePublicFile,
+} from "./secure-fs.js";
 
 /** The store's certificate folder, laid out as docker-machine's `certs/`. */
 export function storeCertPaths(certsDir: string) {
@@ -33,7 +39,10 @@ export interface StoreCertificates {
  * folder renamed into place, so two commands bootstrapping at once cannot mix two CAs:
  * the loser of the rename uses the winner's.
  */
-export async function ensureStoreCertificates(certsDir: string, keyType?: KeyType): Promise<StoreCertificates> {
+export async function ensureStoreCertificates(
+  certsDir: string,
+  keyType?: KeyType,
+): Promise<StoreCertificates> {
   const paths = storeCertPaths(certsDir);
   if (!existsSync(paths.caCert)) {
     const parent = dirname(certsDir);
@@ -64,7 +73,14 @@ export async function ensureStoreCertificates(certsDir: string, keyType?: KeyTyp
 export function loadStoreCertificates(certsDir: string): StoreCertificates {
   const paths = storeCertPaths(certsDir);
   const caCertPem = readPublicFile(paths.caCert);
-  const ca: CertificateAuthority = { certPem: caCertPem, keyPem: readPrivateFile(paths.caKey), keyType: keyTypeOfCertificate(caCertPem) };
-  const client: CertifiedKey = { certPem: readPublicFile(paths.clientCert), keyPem: readPrivateFile(paths.clientKey) };
+  const ca: CertificateAuthority = {
+    certPem: caCertPem,
+    keyPem: readPrivateFile(paths.caKey),
+    keyType: keyTypeOfCertificate(caCertPem),
+  };
+  const client: CertifiedKey = {
+    certPem: readPublicFile(paths.clientCert),
+    keyPem: readPrivateFile(paths.clientKey),
+  };
   return { ca, client, paths };
 }

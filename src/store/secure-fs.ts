@@ -17,7 +17,10 @@ export async function writeFileSafely(path: string, data: string | Buffer, mode:
     await writeFileAtomic(path, data, { mode });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new StoreError(`cannot write ${path} (${code})`, { cause: err, hint: "check free space and permissions; nothing was changed" });
+    throw new StoreError(`cannot write ${path} (${code})`, {
+      cause: err,
+      hint: "check free space and permissions; nothing was changed",
+    });
   }
 }
 
@@ -30,7 +33,10 @@ export function readPrivateFile(path: string): string {
   try {
     mode = statSync(path).mode;
   } catch (err) {
-    throw new StoreError(`missing key file ${path}`, { cause: err, hint: "restore it, or regenerate the certificates" });
+    throw new StoreError(`missing key file ${path}`, {
+      cause: err,
+      hint: "restore it, or regenerate the certificates",
+    });
   }
   if ((mode & 0o077) !== 0) {
     throw new StoreError(`key file ${path} is accessible by others (mode ${(mode & 0o777).toString(8)})`, {

@@ -16,7 +16,11 @@ import type { Endpoint } from "../../src/engine/endpoint.js";
 import { detectEngine } from "../../src/engine/flavor.js";
 import { choosePrivilegeMode } from "../../src/engine/privilege.js";
 import { waitForPing } from "../../src/engine/wait.js";
-import { hostContainerOptions, HOST_TLS_PORT, type PrivilegeMode } from "../../src/personalities/docker/container-spec.js";
+import {
+  hostContainerOptions,
+  HOST_TLS_PORT,
+  type PrivilegeMode,
+} from "../../src/personalities/docker/container-spec.js";
 import { hostFilesArchive } from "../../src/personalities/docker/host-files.js";
 import {
   createCertificateAuthority,
@@ -58,7 +62,9 @@ describe("DinV host image (engine layer, real engine)", () => {
   });
 
   /** Create a host container on the shared volume, copy certificates in, start it. */
-  async function startHost(name: string): Promise<{ container: Dockerode.Container; port: number; inner: EngineClient }> {
+  async function startHost(
+    name: string,
+  ): Promise<{ container: Dockerode.Container; port: number; inner: EngineClient }> {
     const options = hostContainerOptions({
       containerName: name,
       image: HOST_IMAGE,
@@ -70,9 +76,12 @@ describe("DinV host image (engine layer, real engine)", () => {
     });
     const container = await outer.docker.createContainer(options);
     // Before the first start: the archive API works on a created container.
-    await container.putArchive(await hostFilesArchive({ caPem, serverCertPem: server.certPem, serverKeyPem: server.keyPem }), {
-      path: "/",
-    });
+    await container.putArchive(
+      await hostFilesArchive({ caPem, serverCertPem: server.certPem, serverKeyPem: server.keyPem }),
+      {
+        path: "/",
+      },
+    );
     await container.start();
     const info = await container.inspect();
     const port = Number(info.NetworkSettings.Ports[`${HOST_TLS_PORT}/tcp`]?.[0]?.HostPort);
@@ -83,7 +92,12 @@ describe("DinV host image (engine layer, real engine)", () => {
       protocol: "tcp",
       host: "127.0.0.1",
       port,
-      tls: { verify: true, ca: join(clientDir, "ca.pem"), cert: join(clientDir, "cert.pem"), key: join(clientDir, "key.pem") },
+      tls: {
+        verify: true,
+        ca: join(clientDir, "ca.pem"),
+        cert: join(clientDir, "cert.pem"),
+        key: join(clientDir, "key.pem"),
+      },
     };
     const inner = connect(endpoint, { timeoutMs: 20_000 });
     try {
@@ -107,10 +121,13 @@ describe("DinV host image (engine layer, real engine)", () => {
 
   it("refuses a client without a certificate", async () => {
     const outcome = await new Promise<string>((resolve) => {
-      const socket = tlsConnect({ host: "127.0.0.1", port: first.port, ca: caPem, servername: "localhost" }, () => {
-        // TLS 1.3 reports the missing client certificate after the handshake: try a request.
-        socket.write("GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      });
+      const socket = tlsConnect(
+        { host: "127.0.0.1", port: first.port, ca: caPem, servername: "localhost" },
+        () => {
+          // TLS 1.3 reports the missing client certificate after the handshake: try a request.
+          socket.write("GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        },
+      );
       socket.on("data", (d: Buffer) => resolve(`answered: ${d.toString().split("\r\n")[0]}`));
       socket.on("error", (err: NodeJS.ErrnoException) => resolve(`refused: ${err.code ?? err.message}`));
       socket.on("close", () => resolve("refused: closed"));
@@ -123,7 +140,14 @@ describe("DinV host image (engine layer, real engine)", () => {
     const stranger = await issueClientCertificate(otherCa);
     const outcome = await new Promise<string>((resolve) => {
       const socket = tlsConnect(
-        { host: "127.0.0.1", port: first.port, ca: caPem, cert: stranger.certPem, key: stranger.keyPem, servername: "localhost" },
+        {
+          host: "127.0.0.1",
+          port: first.port,
+          ca: caPem,
+          cert: stranger.certPem,
+          key: stranger.keyPem,
+          servername: "localhost",
+        },
         () => socket.write("GET /_ping HTTP/1.1\r\nHost: localhost\r\n\r\n"),
       );
       socket.on("data", (d: Buffer) => resolve(`answered: ${d.toString().split("\r\n")[0]}`));
@@ -148,7 +172,9 @@ describe("DinV host image (engine layer, real engine)", () => {
 
   it("keeps images in the cache volume across a new container", async () => {
     // A tiny image made from the host image's static tini, imported into the nested engine.
-    const tiniTar = await (await first.container.getArchive({ path: "/usr/bin/tini-static" })) as NodeJS.ReadableStream;
+    const tiniTar = (await await first.container.getArchive({
+      path: "/usr/bin/tini-static",
+    })) as NodeJS.ReadableStream;
     const [repo, tag] = TINY_IMAGE.split(":") as [string, string];
     await new Promise<void>((resolve, reject) => {
       first.inner.docker.importImage(tiniTar, { repo, tag }, (err, stream) => {
@@ -163,7 +189,10 @@ describe("DinV host image (engine layer, real engine)", () => {
 
     const second = await startHost(`${id}-b`);
     await second.inner.docker.getImage(TINY_IMAGE).inspect(); // still there
-    const run = await second.inner.docker.createContainer({ Image: TINY_IMAGE, Entrypoint: ["/tini-static", "--version"] });
+    const run = await second.inner.docker.createContainer({
+      Image: TINY_IMAGE,
+      Entrypoint: ["/tini-static", "--version"],
+    });
     await run.start();
     const { StatusCode } = (await run.wait()) as { StatusCode: number };
     const logs = (await run.logs({ stdout: true, stderr: true })).toString();

@@ -35,7 +35,9 @@ export function runId(prefix: string): string {
 export async function removeLabelled(client: EngineClient, id: string): Promise<void> {
   const filters = JSON.stringify({ label: [`io.dinv.test=${id}`] });
   const containers = await client.docker.listContainers({ all: true, filters });
-  await Promise.all(containers.map((c) => client.docker.getContainer(c.Id).remove({ force: true, v: false })));
+  await Promise.all(
+    containers.map((c) => client.docker.getContainer(c.Id).remove({ force: true, v: false })),
+  );
   const { Volumes } = await client.docker.listVolumes({ filters });
   await Promise.all((Volumes ?? []).map((v) => client.docker.getVolume(v.Name).remove()));
 }

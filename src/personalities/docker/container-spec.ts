@@ -65,7 +65,9 @@ export function hostContainerOptions(spec: HostContainerSpec): Dockerode.Contain
   };
   if (spec.publish) {
     hostConfig.PortBindings = {
-      [port]: [{ HostIp: spec.publish.hostIp, HostPort: spec.publish.hostPort ? String(spec.publish.hostPort) : "" }],
+      [port]: [
+        { HostIp: spec.publish.hostIp, HostPort: spec.publish.hostPort ? String(spec.publish.hostPort) : "" },
+      ],
     };
   }
   return {

@@ -35,7 +35,11 @@ export function hostFilesArchive(files: HostFiles): Promise<Buffer> {
     entries.push({ name: "etc/", mode: 0o755 }, { name: "etc/docker/", mode: 0o755 });
   }
   if (files.daemonJson !== undefined) {
-    entries.push({ name: "etc/docker/daemon.json", mode: 0o644, body: `${JSON.stringify(files.daemonJson, null, 2)}\n` });
+    entries.push({
+      name: "etc/docker/daemon.json",
+      mode: 0o644,
+      body: `${JSON.stringify(files.daemonJson, null, 2)}\n`,
+    });
   }
   if (files.dockerdEnv !== undefined) {
     entries.push({ name: "etc/docker/dockerd.env", mode: 0o600, body: dockerdEnvFile(files.dockerdEnv) });
@@ -47,7 +51,8 @@ export function hostFilesArchive(files: HostFiles): Promise<Buffer> {
 export function dockerdEnvFile(env: Record<string, string>): string {
   return Object.entries(env)
     .map(([key, value]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`invalid environment variable name "${key}"`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+        throw new Error(`invalid environment variable name "${key}"`);
       if (/[\r\n\0]/.test(value)) throw new Error(`environment variable ${key} contains a line break`);
       return `${key}=${value}\n`;
     })

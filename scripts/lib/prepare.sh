@@ -1,0 +1,26 @@
+# Sourced by scripts/test.sh and scripts/demo.sh: everything a fresh machine needs.
+# - npm dependencies from the lock file (npm ci, only when the lock file changed)
+# - a Docker engine (scripts/engine.sh: Debian's docker.io, private dockerd) -> DOCKER_HOST
+# - the dinv host image, built offline from Debian packages when missing or outdated
+# - the compiled CLI (dist/)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+step() { echo "==> $*" >&2; }
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund >&2
+fi
+
+step "engine"
+DOCKER_HOST="$(scripts/engine.sh)"
+export DOCKER_HOST
+step "engine answers at $DOCKER_HOST"
+
+step "host image"
+images/dinv/build-offline.sh
+
+step "build"
+npm run --silent build >&2

@@ -1,0 +1,45 @@
+/**
+ * Entry point: parses the command line, dispatches to one command module, and turns
+ * expected failures into one line on stderr with exit code 1 (stack traces only with --debug).
+ * Command modules are imported lazily so that `dinv version` and `dinv env` start fast.
+ */
+import { Command, CommanderError } from "commander";
+import { errorMessage, DinvError } from "../errors.js";
+import { packageVersion } from "./version.js";
+
+function buildProgram(): Command {
+  const program = new Command("dinv")
+    .description("Docker hosts in containers on any Docker API endpoint (VIC, Docker Engine, Podman)")
+    .option("--debug", "show details of failures")
+    .version(packageVersion(), "-v, --version", "print the version")
+    .showSuggestionAfterError()
+    .exitOverride();
+
+  program
+    .command("version")
+    .description("show the dinv version")
+    .action(() => {
+      process.stdout.write(`dinv version ${packageVersion()}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const debug = argv.includes("--debug");
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its message (or the help/version text).
+      return err.exitCode === 0 ? 0 : 1;
+    }
+    process.stderr.write(`dinv: ${errorMessage(err)}\n`);
+    if (debug && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+    else if (!(err instanceof DinvError))
+      process.stderr.write("dinv: (unexpected error; run with --debug for details)\n");
+    return 1;
+  }
+}
