@@ -44,7 +44,10 @@ function parse(value: string, what: string, given: string): ParsedHostUrl {
   };
   if (value === "") fail("empty");
   // Like the docker CLI, a bare HOST:PORT means tcp:// (VIC's vic-machine prints DOCKER_HOST that way).
-  if (!value.includes("://")) return parse(`tcp://${value}`, what, given);
+  if (!value.includes("://")) {
+    if (value.includes("/")) fail("no scheme");
+    return parse(`tcp://${value}`, what, given);
+  }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
   if (scheme === undefined) fail("no scheme");
   if (scheme === "unix") {

@@ -71,6 +71,8 @@ export interface EngineInfo {
   DockerRootDir?: string;
   KernelVersion?: string;
   Name?: string;
+  /** Only Podman reports it (the Buildah library it builds with). */
+  BuildahVersion?: string;
 }
 export interface EngineVersion {
   Version?: string;
@@ -86,7 +88,12 @@ const VIC_ID = "vSphere Integrated Containers";
 export function detectFlavor(info: EngineInfo, version: EngineVersion = {}): Flavor {
   if (info.ID === VIC_ID || (info.Driver ?? "").startsWith(VIC_ID)) return "vic";
   const components = version.Components ?? [];
-  if (components.some((c) => /podman/i.test(c.Name ?? "")) || /podman/i.test(version.Platform?.Name ?? "")) {
+  if (
+    components.some((c) => /podman/i.test(c.Name ?? "")) ||
+    /podman/i.test(version.Platform?.Name ?? "") ||
+    // /info alone (version omitted) still tells Podman apart.
+    typeof info.BuildahVersion === "string"
+  ) {
     return "podman";
   }
   return "docker";

@@ -13,7 +13,8 @@ const DNS_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-
 export function classifySan(value: string): "ip" | "dns" {
   const v = value.trim();
   if (isIP(v.replace(/^\[(.*)\]$/, "$1")) !== 0) return "ip";
-  if (v.length <= 253 && DNS_NAME.test(v)) return "dns";
+  // A name whose last label is all digits ("10.0.0.256", "1.2.3") is a mistyped IP, not a host name.
+  if (v.length <= 253 && DNS_NAME.test(v) && !/(^|\.)\d+$/.test(v)) return "dns";
   throw new PkiError(`"${value}" is not a valid IP address or DNS name for a certificate`, {
     hint: "give an IP address or a host name such as docker.example.com",
   });

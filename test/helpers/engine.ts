@@ -31,9 +31,13 @@ export function runId(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString("hex")}`;
 }
 
-/** Remove every container and volume carrying label io.dinv.test=<id>. */
-export async function removeLabelled(client: EngineClient, id: string): Promise<void> {
-  const filters = JSON.stringify({ label: [`io.dinv.test=${id}`] });
+/** Remove every container and volume carrying label io.dinv.test=<id> (or another label=value). */
+export async function removeLabelled(
+  client: EngineClient,
+  id: string,
+  label = "io.dinv.test",
+): Promise<void> {
+  const filters = JSON.stringify({ label: [`${label}=${id}`] });
   const containers = await client.docker.listContainers({ all: true, filters });
   await Promise.all(
     containers.map((c) => client.docker.getContainer(c.Id).remove({ force: true, v: false })),
