@@ -14,6 +14,15 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
+# Shells the env tests eval real output in (bash is always there).
+missing=()
+for shell in zsh fish tcsh; do command -v "$shell" >/dev/null 2>&1 || missing+=("$shell"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing test shells: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
 step "engine"
 DOCKER_HOST="$(scripts/engine.sh)"
 export DOCKER_HOST

@@ -5,6 +5,11 @@
  */
 import { Command, CommanderError } from "commander";
 import { errorMessage, DinvError } from "../errors.js";
+import { defineCreate } from "./commands/create.js";
+import { defineInfo } from "./commands/info.js";
+import { defineLifecycle } from "./commands/lifecycle.js";
+import { defineLogsExec } from "./commands/logs-exec.js";
+import { defineLs } from "./commands/ls.js";
 import { packageVersion } from "./version.js";
 
 function buildProgram(): Command {
@@ -15,12 +20,11 @@ function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
 
-  program
-    .command("version")
-    .description("show the dinv version")
-    .action(() => {
-      process.stdout.write(`dinv version ${packageVersion()}\n`);
-    });
+  defineCreate(program);
+  defineLs(program);
+  defineLifecycle(program);
+  defineInfo(program);
+  defineLogsExec(program);
 
   return program;
 }
@@ -30,7 +34,8 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may set its own exit status (exec passes on the command's).
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander already printed its message (or the help/version text).

@@ -13,6 +13,8 @@ export interface ConnectOptions {
 export interface EngineClient {
   readonly endpoint: Endpoint;
   readonly docker: Dockerode;
+  /** The per-request idle timeout, to tell a timeout from a reset (both surface as ECONNRESET). */
+  readonly timeoutMs?: number;
 }
 
 export function connect(endpoint: Endpoint, options: ConnectOptions = {}): EngineClient {
@@ -25,7 +27,7 @@ export function connect(endpoint: Endpoint, options: ConnectOptions = {}): Engin
   }
   const base = { host: endpoint.host, port: endpoint.port, ...(timeout ? { timeout } : {}) };
   if (!endpoint.tls) {
-    return { endpoint, docker: new Dockerode({ ...base, protocol: "http" }) };
+    return { endpoint, timeoutMs: timeout, docker: new Dockerode({ ...base, protocol: "http" }) };
   }
   const material = readTlsFiles(endpoint.tls, endpoint.url);
   const agent = new Agent({ ...material, rejectUnauthorized: endpoint.tls.verify, keepAlive: true });
@@ -36,7 +38,7 @@ export function connect(endpoint: Endpoint, options: ConnectOptions = {}): Engin
     ...material,
     agent,
   };
-  return { endpoint, docker: new Dockerode(dockerOptions) };
+  return { endpoint, timeoutMs: timeout, docker: new Dockerode(dockerOptions) };
 }
 
 function readTlsFiles(tls: TlsFiles, url: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
@@ -124,7 +126,9 @@ export function describeEngineError(err: unknown, endpoint: Endpoint): EngineErr
     case "EPIPE":
       return new EngineError(`${where} closed the connection (${code})`, {
         ...cause,
-        hint: "a TLS endpoint refusing our client certificate, or a plain endpoint spoken to with TLS?",
+        ...(endpoint.protocol === "tcp"
+          ? { hint: endpoint.tls ? "does it accept this client certificate?" : "does it expect TLS?" }
+          : {}),
       });
   }
   if (/timeout|timed out/i.test(message)) {
@@ -138,9 +142,18 @@ export function describeEngineError(err: unknown, endpoint: Endpoint): EngineErr
 
 /** Run one engine call and translate its failure. */
 export async function call<T>(client: EngineClient, action: () => Promise<T>): Promise<T> {
+  const started = Date.now();
   try {
     return await action();
   } catch (err) {
-    throw describeEngineError(err, client.endpoint);
+    // docker-modem destroys the request on its idle timeout, which surfaces as ECONNRESET.
+    const timedOut =
+      client.timeoutMs !== undefined &&
+      (err as NodeJS.ErrnoException)?.code === "ECONNRESET" &&
+      Date.now() - started >= client.timeoutMs - 50;
+    throw describeEngineError(
+      timedOut ? Object.assign(new Error("timed out"), { code: "ETIMEDOUT" }) : err,
+      client.endpoint,
+    );
   }
 }

@@ -1,0 +1,176 @@
+import type { Command } from "commander";
+import { DinvError } from "../../errors.js";
+import type { HostConfig } from "../../store/host-config.js";
+import { out } from "../output.js";
+
+async function store() {
+  const { HostStore } = await import("../../store/host-store.js");
+  return new HostStore();
+}
+
+/** Load a host and make sure it runs (url, env, config, version NAME need that). */
+async function runningHost(name: string) {
+  const s = await store();
+  const { openHost } = await import("../../host/open.js");
+  const { requireRunning } = await import("../../host/lifecycle.js");
+  const host = openHost(s, name, 10_000);
+  await requireRunning(host);
+  return host;
+}
+
+export function defineInfo(program: Command): void {
+  program
+    .command("url")
+    .description("print the host's Docker URL")
+    .argument("<name>")
+    .action(async (name: string) => {
+      const { hostUrl } = await import("../../host/connection.js");
+      out(hostUrl((await runningHost(name)).config));
+    });
+
+  program
+    .command("ip")
+    .description("print the address clients reach the host at")
+    .argument("<names...>")
+    .action(async (names: string[]) => {
+      const s = await store();
+      for (const name of names) out(s.load(name).network.address);
+    });
+
+  program
+    .command("status")
+    .description("print the host's state")
+    .argument("<name>")
+    .action(async (name: string) => {
+      const { openHost } = await import("../../host/open.js");
+      const state = await openHost(await store(), name, 10_000).driver.state();
+      out(state.state);
+    });
+
+  program
+    .command("config")
+    .description("print the docker CLI flags to reach the host: docker $(dinv config NAME) ps")
+    .argument("<name>")
+    .action(async (name: string) => {
+      const host = await runningHost(name);
+      const { join } = await import("node:path");
+      const { hostUrl } = await import("../../host/connection.js");
+      const file = (relative: string) => join(host.dir, relative);
+      out(
+        [
+          "--tlsverify",
+          `--tlscacert="${file(host.config.files.ca)}"`,
+          `--tlscert="${file(host.config.files.clientCert)}"`,
+          `--tlskey="${file(host.config.files.clientKey)}"`,
+          `-H=${hostUrl(host.config)}`,
+        ].join("\n"),
+      );
+    });
+
+  program
+    .command("env")
+    .description("print the commands that point the docker CLI at the host")
+    .argument("<name>")
+    .option("--shell <shell>", "bash, zsh, fish, powershell, cmd, emacs or tcsh (default: from $SHELL)")
+    .option("-u, --unset", "print the commands that undo it")
+    .option("--no-proxy", "add the host's address to NO_PROXY")
+    .action(async (name: string, opts: { shell?: string; unset?: boolean; proxy?: boolean }) => {
+      const fmt = await import("../format/shell-env.js");
+      const shell = opts.shell ? fmt.parseShell(opts.shell) : fmt.detectShell(process.env);
+      const flags = [
+        opts.shell ? `--shell ${opts.shell}` : "",
+        opts.unset ? "--unset" : "",
+        opts.proxy === false ? "--no-proxy" : "",
+      ]
+        .filter(Boolean)
+        .join(" ");
+      const commandHint = `dinv env ${flags ? `${flags} ` : ""}${name}`;
+      const names = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
+      if (opts.unset) {
+        out(fmt.formatUnset(opts.proxy === false ? [...names, "NO_PROXY"] : names, shell, { commandHint }));
+        return;
+      }
+      const host = await runningHost(name);
+      const { hostUrl } = await import("../../host/connection.js");
+      const vars: Array<[string, string]> = [
+        ["DOCKER_TLS_VERIFY", "1"],
+        ["DOCKER_HOST", hostUrl(host.config)],
+        ["DOCKER_CERT_PATH", host.dir],
+        ["DOCKER_MACHINE_NAME", name],
+      ];
+      if (opts.proxy === false)
+        vars.push([
+          "NO_PROXY",
+          fmt.noProxyValue(process.env.NO_PROXY ?? process.env.no_proxy, host.config.network.address),
+        ]);
+      out(fmt.formatEnv(vars, shell, { commandHint }));
+    });
+
+  program
+    .command("inspect")
+    .description("print the host's configuration as JSON, or through a Go template")
+    .argument("<name>")
+    .option("-f, --format <template>", "Go template, e.g. '{{.Network.Port}}' or '{{json .Endpoint}}'")
+    .action(async (name: string, opts: { format?: string }) => {
+      const config = (await store()).load(name);
+      const view = inspectView(config);
+      if (!opts.format) {
+        out(JSON.stringify(view, null, 2));
+        return;
+      }
+      const { compileTemplate } = await import("../format/template.js");
+      out(compileTemplate(opts.format)(view));
+    });
+
+  program
+    .command("active")
+    .description("print the host whose URL is DOCKER_HOST")
+    .action(async () => {
+      const dockerHost = process.env.DOCKER_HOST;
+      const s = await store();
+      const { hostUrl } = await import("../../host/connection.js");
+      const match = dockerHost
+        ? s.list().find((h) => h.config && hostUrl(h.config) === dockerHost)
+        : undefined;
+      if (!match)
+        throw new DinvError("No active host found", {
+          hint: "DOCKER_HOST names no dinv host; run `eval $(dinv env NAME)`",
+        });
+      out(match.name);
+    });
+
+  program
+    .command("version")
+    .description("show dinv's version, or with a host name its engine's")
+    .argument("[name]")
+    .action(async (name?: string) => {
+      const { packageVersion } = await import("../version.js");
+      if (!name) {
+        out(`dinv version ${packageVersion()}`);
+        return;
+      }
+      const host = await runningHost(name);
+      const { innerClient } = await import("../../host/open.js");
+      const { call } = await import("../../engine/client.js");
+      const client = innerClient(host);
+      const version = (await call(client, () => client.docker.version())) as { Version?: string };
+      out(version.Version ?? "unknown");
+    });
+}
+
+/** inspect's document: the config with Go-style capitalised field names, as docker-machine users template against. */
+export function inspectView(config: HostConfig): Record<string, unknown> {
+  const capitalise = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(capitalise);
+    if (value && typeof value === "object") {
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+          k.charAt(0).toUpperCase() + k.slice(1),
+          capitalise(v),
+        ]),
+      );
+    }
+    return value;
+  };
+  return capitalise(config) as Record<string, unknown>;
+}

@@ -1,0 +1,149 @@
+import type Dockerode from "dockerode";
+import { call, type EngineClient } from "../engine/client.js";
+import { EngineError } from "../errors.js";
+import type { Driver, HostState, MachineState } from "./driver.js";
+
+/** Labels every resource dinv creates carries (io.dinv.host=<name> plus its role). */
+export const LABEL_HOST = "io.dinv.host";
+export const LABEL_ROLE = "io.dinv.role";
+
+export interface MachineNames {
+  container: string;
+  volume: string;
+}
+
+/** docker container state -> docker-machine state names. */
+export function hostStateOf(state: string | undefined, restarting = false): HostState {
+  if (restarting) return "Starting";
+  switch (state) {
+    case "running":
+      return "Running";
+    case "paused":
+      return "Paused";
+    case "restarting":
+      return "Starting";
+    case "removing":
+      return "Stopping";
+    case "created":
+    case "exited":
+      return "Stopped";
+    default:
+      return "Error";
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** A host as a container (plus its cache volume) on a Docker API endpoint: Docker Engine, Podman, VIC. */
+export class DockerDriver implements Driver {
+  readonly name = "docker";
+
+  constructor(
+    readonly client: EngineClient,
+    readonly names: MachineNames,
+  ) {}
+
+  private get container(): Dockerode.Container {
+    return this.client.docker.getContainer(this.names.container);
+  }
+
+  async createVolume(labels: Record<string, string>, driverOpts: Record<string, string> = {}): Promise<void> {
+    await call(this.client, () =>
+      this.client.docker.createVolume({ Name: this.names.volume, Labels: labels, DriverOpts: driverOpts }),
+    );
+  }
+
+  async createContainer(options: Dockerode.ContainerCreateOptions): Promise<string> {
+    const container = await call(this.client, () => this.client.docker.createContainer(options));
+    return container.id;
+  }
+
+  /** Extract a tar (rooted at "/") into the container; works before the first start. */
+  async copyIn(archive: Buffer): Promise<void> {
+    await call(this.client, () => this.container.putArchive(archive, { path: "/" }));
+  }
+
+  async inspect(): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    try {
+      return await this.container.inspect();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async state(): Promise<MachineState> {
+    const info = await call(this.client, () => this.inspect());
+    if (!info)
+      return {
+        state: "Error",
+        error: `container ${this.names.container} is missing on ${this.client.endpoint.url}`,
+      };
+    return machineStateOf(info.State.Status, info.State.Restarting, info.NetworkSettings?.Ports);
+  }
+
+  async start(): Promise<void> {
+    await call(this.client, () => this.container.start()).catch(ignoreStatus(304));
+  }
+
+  async stop(timeoutSeconds: number): Promise<void> {
+    await call(this.client, () => this.container.stop({ t: timeoutSeconds })).catch(ignoreStatus(304));
+  }
+
+  async kill(): Promise<void> {
+    await call(this.client, () => this.container.kill()).catch(ignoreStatus(409));
+  }
+
+  async restart(timeoutSeconds: number): Promise<void> {
+    await call(this.client, () => this.container.restart({ t: timeoutSeconds }));
+  }
+
+  async remove({ keepCache }: { keepCache: boolean }): Promise<void> {
+    await call(this.client, () => this.container.remove({ force: true, v: false })).catch(ignoreStatus(404));
+    if (!keepCache) {
+      await call(this.client, () => this.client.docker.getVolume(this.names.volume).remove()).catch(
+        ignoreStatus(404),
+      );
+    }
+  }
+
+  async logs(options: { tail?: number; follow?: boolean }): Promise<NodeJS.ReadableStream> {
+    const common = {
+      stdout: true,
+      stderr: true,
+      timestamps: false,
+      ...(options.tail !== undefined ? { tail: options.tail } : {}),
+    };
+    if (options.follow) return call(this.client, () => this.container.logs({ ...common, follow: true }));
+    const buffer = await call(this.client, () => this.container.logs({ ...common, follow: false }));
+    const { Readable } = await import("node:stream");
+    return Readable.from([buffer]);
+  }
+}
+
+export function machineStateOf(
+  status: string | undefined,
+  restarting: boolean | undefined,
+  ports: Dockerode.ContainerInspectInfo["NetworkSettings"]["Ports"] | undefined,
+): MachineState {
+  const state = hostStateOf(status, restarting ?? false);
+  const hostPort = Object.values(ports ?? {})
+    .flatMap((bindings) => bindings ?? [])
+    .map((b) => Number(b.HostPort))
+    .find((p) => p > 0);
+  return { state, ...(hostPort ? { port: hostPort } : {}) };
+}
+
+/** Treat an engine answer with this HTTP status as success (already started, already gone…). */
+function ignoreStatus(status: number): (err: unknown) => void {
+  return (err: unknown) => {
+    const cause =
+      err instanceof EngineError
+        ? (err.cause as { statusCode?: number } | undefined)
+        : (err as { statusCode?: number });
+    if (cause?.statusCode === status) return;
+    throw err;
+  };
+}

@@ -1,0 +1,150 @@
+import { connect, call, describeEngineError, type EngineClient } from "../engine/client.js";
+import type { Endpoint } from "../engine/endpoint.js";
+import { LABEL_HOST, machineStateOf } from "../drivers/docker.js";
+import type { HostState } from "../drivers/driver.js";
+import type { HostConfig } from "../store/host-config.js";
+import type { HostStore, StoredHost } from "../store/host-store.js";
+import { hostPlatformEndpoint, hostUrl } from "./connection.js";
+import { innerClient } from "./open.js";
+
+/** One row of `dinv ls`. */
+export interface HostStatus {
+  name: string;
+  driver: string;
+  state: HostState | "Unknown";
+  url: string;
+  endpoint: string;
+  docker: string;
+  errors: string[];
+  config?: HostConfig;
+}
+
+export interface StatusOptions {
+  /** Every engine call (endpoint list, nested engine version) gets this long. */
+  timeoutMs: number;
+  /** Nested engines asked at once. */
+  concurrency?: number;
+  /** Skip asking the nested engines for their version (ls -q). */
+  withVersions?: boolean;
+}
+
+/**
+ * The status of every stored host with few calls: one container list per endpoint (by
+ * label), then the running hosts' engines asked for their version concurrently. A dead
+ * endpoint costs its timeout once, for all its hosts, and each row says why.
+ */
+export async function hostStatuses(
+  store: HostStore,
+  hosts: StoredHost[],
+  options: StatusOptions,
+): Promise<HostStatus[]> {
+  const rows: HostStatus[] = hosts.map((h) =>
+    h.config
+      ? {
+          name: h.name,
+          driver: h.config.driver,
+          state: "Unknown",
+          url: hostUrl(h.config),
+          endpoint: h.config.endpoint.url,
+          docker: "Unknown",
+          errors: [],
+          config: h.config,
+        }
+      : {
+          name: h.name,
+          driver: "",
+          state: "Error",
+          url: "",
+          endpoint: "",
+          docker: "Unknown",
+          errors: [h.error.userMessage],
+        },
+  );
+  const byEndpoint = new Map<string, HostStatus[]>();
+  for (const row of rows) {
+    if (!row.config) continue;
+    const list = byEndpoint.get(row.endpoint) ?? [];
+    list.push(row);
+    byEndpoint.set(row.endpoint, list);
+  }
+  await Promise.all(
+    [...byEndpoint.values()].map((group) => {
+      const first = group[0] as HostStatus & { config: HostConfig };
+      const endpoint = hostPlatformEndpoint(first.config, store.hostDir(first.name));
+      return fillEndpointStates(endpoint, group, options.timeoutMs);
+    }),
+  );
+  if (options.withVersions !== false) {
+    const running = rows.filter((r) => r.state === "Running" && r.config);
+    await mapBounded(running, options.concurrency ?? 16, async (row) => {
+      const config = row.config as HostConfig;
+      const inner = innerClient({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
+      row.docker = await engineVersion(inner).catch((err: unknown) => {
+        row.errors.push(describeEngineError(err, inner.endpoint).userMessage);
+        return "Unknown";
+      });
+    });
+  }
+  return rows;
+}
+
+async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeoutMs: number): Promise<void> {
+  const client = connect(endpoint, { timeoutMs });
+  try {
+    const filters = JSON.stringify({ label: [LABEL_HOST] });
+    const containers = await withDeadline(
+      call(client, () => client.docker.listContainers({ all: true, filters })),
+      timeoutMs,
+      endpoint.url,
+    );
+    const byName = new Map(containers.map((c) => [(c.Names?.[0] ?? "").replace(/^\//, ""), c]));
+    for (const row of rows) {
+      const container = byName.get(row.config?.container.name ?? "");
+      if (!container) {
+        row.state = "Error";
+        row.errors.push(`container ${row.config?.container.name} is missing on ${endpoint.url}`);
+        continue;
+      }
+      row.state = machineStateOf(container.State, false, undefined).state;
+    }
+  } catch (err) {
+    const error = describeEngineError(err, endpoint);
+    const timedOut = /did not answer in time/.test(error.message);
+    for (const row of rows) {
+      row.state = timedOut ? "Timeout" : "Error";
+      row.errors.push(error.userMessage);
+    }
+  }
+}
+
+async function engineVersion(client: EngineClient): Promise<string> {
+  const version = (await client.docker.version()) as { Version?: string };
+  return version.Version ? `v${version.Version}` : "Unknown";
+}
+
+/** Resolve within `ms` or fail as a timeout (a socket idle timer alone misses slow trickles). */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`${what} timed out`), { code: "ETIMEDOUT" })),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+export async function mapBounded<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}

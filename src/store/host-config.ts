@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { StoreError, writePrivateFile } from "./secure-fs.js";
+
+export const HOST_CONFIG_VERSION = 1;
+
+/** TLS material of the endpoint, as file names relative to the host folder. */
+const EndpointTlsSchema = z.object({
+  verify: z.boolean(),
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+});
+
+const RelativePath = z
+  .string()
+  .min(1)
+  .refine(
+    (p) => !p.startsWith("/") && !p.split(/[\\/]/).includes(".."),
+    "must be a path inside the host folder",
+  );
+
+export const HostConfigSchema = z.object({
+  version: z.literal(HOST_CONFIG_VERSION),
+  name: z.string().min(1),
+  driver: z.literal("docker"),
+  personality: z.literal("docker"),
+  createdAt: z.string(),
+  /** The Docker API endpoint the host lives on. */
+  endpoint: z.object({
+    url: z.string().min(1),
+    tls: EndpointTlsSchema.extend({
+      ca: RelativePath.optional(),
+      cert: RelativePath.optional(),
+      key: RelativePath.optional(),
+    }).optional(),
+  }),
+  engine: z.object({
+    flavor: z.enum(["docker", "podman", "vic"]),
+    version: z.string(),
+  }),
+  container: z.object({
+    name: z.string().min(1),
+    volume: z.string().min(1),
+    image: z.string().min(1),
+    privilege: z.enum(["privileged", "explicit", "none"]),
+  }),
+  /** How clients reach the host: tcp://address:port, certificate SANs follow it. */
+  network: z.object({
+    address: z.string().min(1),
+    publishAddress: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+  }),
+  tls: z.object({
+    keyType: z.enum(["ecdsa-p256", "rsa-2048"]),
+    /** Every SAN in the server certificate. */
+    sans: z.array(z.string()),
+    /** The --tls-san values given at create, kept for regeneration. */
+    extraSans: z.array(z.string()),
+  }),
+  files: z.object({
+    ca: RelativePath,
+    clientCert: RelativePath,
+    clientKey: RelativePath,
+    serverCert: RelativePath,
+    serverKey: RelativePath,
+  }),
+});
+
+export type HostConfig = z.infer<typeof HostConfigSchema>;
+
+/** Read and validate a host's config.json; every failure names the file. */
+export function readHostConfig(path: string): HostConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StoreError(code === "ENOENT" ? `${path} is missing` : `cannot read ${path} (${code})`, {
+      cause: err,
+      hint: "the host is incomplete; remove it with `dinv rm -f`",
+    });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new StoreError(`${path} is not valid JSON (${(err as Error).message})`, {
+      cause: err,
+      hint: "restore the file, or remove the host with `dinv rm -f`",
+    });
+  }
+  const version = (data as { version?: unknown } | null)?.version;
+  if (typeof version === "number" && version > HOST_CONFIG_VERSION) {
+    throw new StoreError(`${path} was written by a newer dinv (config version ${version})`, {
+      hint: "upgrade dinv",
+    });
+  }
+  const parsed = HostConfigSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join(".") : "(top level)";
+    throw new StoreError(`${path} is invalid: ${where}: ${issue?.message ?? "bad value"}`, {
+      hint: "restore the file, or remove the host with `dinv rm -f`",
+    });
+  }
+  return parsed.data;
+}
+
+export async function writeHostConfig(path: string, config: HostConfig): Promise<void> {
+  const checked = HostConfigSchema.parse(config);
+  await writePrivateFile(path, `${JSON.stringify(checked, null, 2)}\n`);
+}

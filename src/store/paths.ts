@@ -1,0 +1,29 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** The store root: $DINV_STORAGE_PATH, else ~/.dinv. */
+export function storeRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.DINV_STORAGE_PATH;
+  return configured && configured !== "" ? resolve(configured) : join(homedir(), ".dinv");
+}
+
+/** Files of one host, relative to its folder (config.json keeps these relative names). */
+export const HOST_FILES = {
+  config: "config.json",
+  ca: "ca.pem",
+  clientCert: "cert.pem",
+  clientKey: "key.pem",
+  serverCert: "server.pem",
+  serverKey: "server-key.pem",
+  /** TLS material of the endpoint itself, copied in so the store stays self-contained. */
+  endpointDir: "endpoint",
+} as const;
+
+export function storeLayout(root: string) {
+  return {
+    root,
+    certsDir: join(root, "certs"),
+    hostsDir: join(root, "hosts"),
+    hostDir: (name: string) => join(root, "hosts", name),
+  };
+}

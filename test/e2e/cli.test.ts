@@ -1,0 +1,224 @@
+/**
+ * The CLI end to end through bin/dinv, with the real docker CLI as the client:
+ * create -> ls -> docker via `config`, `env` and `--context` -> stop/start/kill/restart -> rm.
+ */
+import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { removeLabelled, runId, testEngine } from "../helpers/engine.js";
+import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
+import type { EngineClient } from "../../src/engine/client.js";
+
+const TINY = "dinv-e2e/tiny:1";
+const RUN_TINY = ["run", "--rm", TINY, "/tini-static", "--version"];
+
+function assertOk(result: { code: number; stdout: string; stderr: string }, what: string): void {
+  assert.equal(result.code, 0, `${what} failed:\n${result.stderr}\n${result.stdout}`);
+}
+
+/** One clear line on stderr, exit 1, no stack trace. */
+function assertCleanFailure(result: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, pattern);
+  assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+}
+
+describe("dinv CLI (real engine, real docker CLI)", () => {
+  let box: Sandbox;
+  let engine: EngineClient;
+  const name = runId("e2e");
+
+  before(async () => {
+    engine = await testEngine();
+    box = sandbox();
+  });
+
+  after(async () => {
+    await box.dinv(["rm", "-f", "-y", name]);
+    await removeLabelled(engine, name, "io.dinv.host");
+    box.cleanup();
+  });
+
+  it("creates a host that answers over TLS", async () => {
+    const created = await box.dinv(["create", name]);
+    assertOk(created, "create");
+    assert.match(created.stdout, new RegExp(`Host "${name}" is running`));
+    const hostDir = join(box.store, "hosts", name);
+    for (const file of ["config.json", "ca.pem", "cert.pem", "key.pem", "server.pem", "server-key.pem"]) {
+      assert.ok(existsSync(join(hostDir, file)), `${file} in the host folder`);
+    }
+    const config = JSON.parse((await box.sh(`cat ${join(hostDir, "config.json")}`)).stdout) as Record<
+      string,
+      unknown
+    >;
+    assert.doesNotMatch(
+      JSON.stringify(config),
+      new RegExp(box.store),
+      "config.json holds relative paths only",
+    );
+  });
+
+  it("lists it as Running", async () => {
+    const ls = await box.dinv(["ls", "-q", "--filter", "state=Running"]);
+    assertOk(ls, "ls");
+    assert.deepEqual(ls.stdout.trim().split("\n"), [name]);
+    const table = await box.dinv(["ls"]);
+    assertOk(table, "ls");
+    const [header, row] = table.stdout.trim().split("\n");
+    assert.match(header ?? "", /^NAME\s+ACTIVE\s+DRIVER\s+STATE\s+URL\s+DOCKER\s+ERRORS$/);
+    assert.match(
+      row ?? "",
+      new RegExp(`^${name}\\s+-\\s+docker\\s+Running\\s+tcp://127\\.0\\.0\\.1:\\d+\\s+v\\d+`),
+    );
+  });
+
+  it("serves the real docker CLI through `config`, `env` and `--context`", async () => {
+    const config = await box.dinv(["config", name]);
+    assertOk(config, "config");
+    const flags = config.stdout.trim().split("\n");
+    assert.equal(flags[0], "--tlsverify");
+    // Load a tiny image (the host image's static tini) into the host through the docker CLI.
+    // Flags first: `docker cp` holds the container while its output waits to be read.
+    const imported = await box.sh(
+      `flags="$(${DINV_BIN} config ${name})" && docker cp dinv-${name}:/usr/bin/tini-static - | docker $flags import - ${TINY}`,
+    );
+    assertOk(imported, "import through config");
+    const viaConfig = await box.docker([...flags, ...RUN_TINY]);
+    assertOk(viaConfig, "docker $(dinv config)");
+    assert.match(viaConfig.stdout + viaConfig.stderr, /tini version/);
+
+    const viaEnv = await box.sh(`eval "$(${DINV_BIN} env ${name})" && docker ${RUN_TINY.join(" ")}`, {
+      DOCKER_HOST: "",
+    });
+    assertOk(viaEnv, "eval $(dinv env)");
+    assert.match(viaEnv.stdout + viaEnv.stderr, /tini version/);
+
+    const viaContext = await box.docker(["--context", name, ...RUN_TINY]);
+    assertOk(viaContext, "docker --context");
+    assert.match(viaContext.stdout + viaContext.stderr, /tini version/);
+  });
+
+  it("prints env lines as docker-machine does", async () => {
+    const env = await box.dinv(["env", "--shell", "bash", name]);
+    assertOk(env, "env");
+    const lines = env.stdout.trim().split("\n");
+    assert.equal(lines[0], 'export DOCKER_TLS_VERIFY="1"');
+    assert.match(lines[1] ?? "", /^export DOCKER_HOST="tcp:\/\/127\.0\.0\.1:\d+"$/);
+    assert.equal(lines[2], `export DOCKER_CERT_PATH="${join(box.store, "hosts", name)}"`);
+    assert.equal(lines[3], `export DOCKER_MACHINE_NAME="${name}"`);
+    assert.match(lines.slice(4).join("\n"), /# Run this command to configure your shell:/);
+  });
+
+  it("stops, refuses url/env while stopped, starts again", async () => {
+    assertOk(await box.dinv(["stop", name]), "stop");
+    const state = await box.dinv(["ls", "--filter", `name=^${name}$`, "--format", "{{.State}}"]);
+    assert.equal(state.stdout.trim(), "Stopped");
+    assertCleanFailure(await box.dinv(["url", name]), /Host is not running/);
+    assertCleanFailure(await box.dinv(["env", name]), /Host is not running/);
+    assertOk(await box.dinv(["start", name]), "start");
+    const url = await box.dinv(["url", name]);
+    assertOk(url, "url");
+    assert.match(url.stdout.trim(), /^tcp:\/\/127\.0\.0\.1:\d+$/);
+    // The image cache survived the stop.
+    assertOk(await box.docker(["--context", name, ...RUN_TINY]), "run after restart");
+  });
+
+  it("kills and restarts", async () => {
+    assertOk(await box.dinv(["kill", name]), "kill");
+    assert.equal((await box.dinv(["status", name])).stdout.trim(), "Stopped");
+    assertOk(await box.dinv(["restart", name]), "restart");
+    assert.equal((await box.dinv(["status", name])).stdout.trim(), "Running");
+  });
+
+  it("runs commands inside the host with exec", async () => {
+    const result = await box.dinv(["exec", name, "--", "docker", "info", "--format", "{{.Driver}}"]);
+    assertOk(result, "exec");
+    assert.equal(result.stdout.trim(), "overlay2");
+    const failing = await box.dinv(["exec", name, "--", "sh", "-c", "exit 3"]);
+    assert.equal(failing.code, 3, "exit code of the command");
+  });
+
+  it("removes everything: container, volume, context, files", async () => {
+    assertOk(await box.dinv(["rm", "-y", name]), "rm");
+    const left = await engine.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`io.dinv.host=${name}`] }),
+    });
+    assert.equal(left.length, 0, "container gone");
+    const { Volumes } = await engine.docker.listVolumes({
+      filters: JSON.stringify({ label: [`io.dinv.host=${name}`] }),
+    });
+    assert.equal(Volumes?.length ?? 0, 0, "volume gone");
+    assert.ok(!existsSync(join(box.store, "hosts", name)), "host folder gone");
+    const ctx = await box.docker(["context", "inspect", name]);
+    assert.notEqual(ctx.code, 0, "context gone");
+    assertCleanFailure(await box.dinv(["inspect", name]), new RegExp(`Host "${name}" does not exist`));
+  });
+});
+
+describe("dinv CLI failures (real engine)", () => {
+  let box: Sandbox;
+  let engine: EngineClient;
+  const name = runId("e2e-fail");
+
+  before(async () => {
+    engine = await testEngine();
+    box = sandbox();
+  });
+
+  after(async () => {
+    await removeLabelled(engine, name, "io.dinv.host");
+    box.cleanup();
+  });
+
+  it("fails fast against an unreachable endpoint and leaves nothing behind", async () => {
+    const result = await box.dinv(["create", "--endpoint", "tcp://127.0.0.1:1", "--timeout", "5", name]);
+    assertCleanFailure(result, /127\.0\.0\.1:1.*refused/);
+    assert.ok(result.ms < 5000, `took ${result.ms} ms`);
+    assert.ok(!existsSync(join(box.store, "hosts", name)), "no host folder");
+  });
+
+  it("rejects invalid names and flag values with one line", async () => {
+    assertCleanFailure(await box.dinv(["create", "../x"]), /invalid host name/);
+    assertCleanFailure(
+      await box.dinv(["create", "--tls-san", "bad name", "ok-name"]),
+      /not a valid IP address or DNS name/,
+    );
+    assertCleanFailure(await box.dinv(["ls", "--filter", "bogus=1"]), /name=REGEX/);
+    assertCleanFailure(
+      await box.dinv(["create", "--endpoint", "ftp://x", "ok-name"]),
+      /not a valid Docker endpoint/,
+    );
+  });
+
+  it("lets exactly one of two concurrent creates of one name win", async () => {
+    const [a, b] = await Promise.all([
+      box.dinv(["create", "--no-context", name]),
+      box.dinv(["create", "--no-context", name]),
+    ]);
+    const codes = [a.code, b.code].sort();
+    assert.deepEqual(codes, [0, 1], `${a.stderr}\n${b.stderr}`);
+    const loser = a.code === 1 ? a : b;
+    assert.match(loser.stderr, new RegExp(`Host "${name}" already exists`));
+  });
+
+  it("reports a corrupted config.json clearly and still removes the host with rm -f", async () => {
+    writeFileSync(join(box.store, "hosts", name, "config.json"), '{"version": 1, "name": ');
+    const inspect = await box.dinv(["inspect", name]);
+    assertCleanFailure(inspect, /config\.json is not valid JSON/);
+    const ls = await box.dinv(["ls"]);
+    assertOk(ls, "ls with a broken host");
+    assert.match(ls.stdout, new RegExp(`${name}\\s+.*Error`));
+    assertOk(await box.dinv(["rm", "-f", name, "--keep-cache"]), "rm -f");
+    const left = await engine.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`io.dinv.host=${name}`] }),
+    });
+    assert.equal(left.length, 0, "container removed by label");
+    const { Volumes } = await engine.docker.listVolumes({
+      filters: JSON.stringify({ label: [`io.dinv.host=${name}`] }),
+    });
+    assert.equal(Volumes?.length, 1, "--keep-cache kept the volume");
+  });
+});
