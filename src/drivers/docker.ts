@@ -55,6 +55,28 @@ export class DockerDriver implements Driver {
     );
   }
 
+  async inspectVolume(): Promise<Dockerode.VolumeInspectInfo | undefined> {
+    try {
+      return await call(this.client, () => this.client.docker.getVolume(this.names.volume).inspect());
+    } catch (err) {
+      if (isNotFound((err as EngineError).cause ?? err)) return undefined;
+      throw err;
+    }
+  }
+
+  async removeVolume(): Promise<void> {
+    await call(this.client, () => this.client.docker.getVolume(this.names.volume).remove()).catch(
+      ignoreStatus(404),
+    );
+  }
+
+  /** Remove one container by id (never by name: a name may have been taken over meanwhile). */
+  async removeContainer(id: string): Promise<void> {
+    await call(this.client, () =>
+      this.client.docker.getContainer(id).remove({ force: true, v: false }),
+    ).catch(ignoreStatus(404));
+  }
+
   async createContainer(options: Dockerode.ContainerCreateOptions): Promise<string> {
     const container = await call(this.client, () => this.client.docker.createContainer(options));
     return container.id;

@@ -32,7 +32,8 @@ export async function probePrivileged(client: EngineClient, image: string): Prom
     if (PRIVILEGE_REFUSED.test(String((err as Error).message))) return false;
     throw err;
   } finally {
-    await container.remove({ force: true }).catch(() => undefined);
+    // v: the image declares a volume; do not leave an anonymous one behind per probe.
+    await container.remove({ force: true, v: true }).catch(() => undefined);
   }
 }
 

@@ -106,11 +106,31 @@ export async function createHost(
     const names = machineNames(name);
     const driver = new DockerDriver(client, names);
     const labels = { [LABEL_HOST]: name, "io.dinv.personality": DOCKER_PERSONALITY };
-    current = `creating cache volume ${names.volume}`;
-    progress.step(current);
-    await driver.createVolume({ ...labels, [LABEL_ROLE]: "cache" });
-    undo.push({ what: `volume ${names.volume}`, run: () => driver.remove({ keepCache: false }) });
-    progress.done();
+    current = `checking that ${names.container} is free on ${endpoint.url}`;
+    if (await call(client, () => driver.inspect())) {
+      throw new CreateError(`a container named ${names.container} already exists on ${endpoint.url}`, {
+        hint: `it belongs to another dinv store or was left behind: remove it (docker rm -f ${names.container}) or pick another name`,
+      });
+    }
+    const existingVolume = await driver.inspectVolume();
+    if (existingVolume) {
+      // A cache kept by `rm --keep-cache` is reused; anything else with that name is not ours to touch.
+      if (existingVolume.Labels?.[LABEL_HOST] !== name) {
+        throw new CreateError(
+          `a volume named ${names.volume} already exists on ${endpoint.url} and is not this host's cache`,
+          {
+            hint: "remove it or pick another name",
+          },
+        );
+      }
+      progress.warn(`reusing the image cache kept in volume ${names.volume}`);
+    } else {
+      current = `creating cache volume ${names.volume}`;
+      progress.step(current);
+      await driver.createVolume({ ...labels, [LABEL_ROLE]: "cache" });
+      undo.push({ what: `volume ${names.volume}`, run: () => driver.removeVolume() });
+      progress.done();
+    }
 
     const publishAddress = options.publishAddress ?? (endpoint.protocol === "unix" ? "127.0.0.1" : "0.0.0.0");
     const known = store
@@ -130,7 +150,7 @@ export async function createHost(
       );
       if (picked === undefined) throw new CreateError(`no free port left on ${endpoint.url} for the host`);
       port = picked;
-      await driver.createContainer(
+      const containerId = await driver.createContainer(
         containerOptions({
           hostName: name,
           containerName: names.container,
@@ -142,6 +162,11 @@ export async function createHost(
           labels: { ...labels, [LABEL_ROLE]: "host" },
         }),
       );
+      const containerUndo = {
+        what: `container ${names.container}`,
+        run: () => driver.removeContainer(containerId),
+      };
+      undo.push(containerUndo);
       progress.done(names.container);
       current = "copying certificates into the host";
       progress.step(current);
@@ -156,7 +181,8 @@ export async function createHost(
       } catch (err) {
         if (attempt >= PORT_ATTEMPTS || !PORT_TAKEN.test((err as Error).message)) throw err;
         progress.warn(`port ${port} was taken meanwhile; trying another`);
-        await driver.remove({ keepCache: true });
+        await driver.removeContainer(containerId);
+        undo.splice(undo.indexOf(containerUndo), 1);
       }
     }
 

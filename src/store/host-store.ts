@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DinvError } from "../errors.js";
 import type { KeyType } from "../pki/keys.js";
-import { ensureStoreCertificates, type StoreCertificates } from "./certificates.js";
+import type { StoreCertificates } from "./certificates.js";
 import { readHostConfig, writeHostConfig, type HostConfig } from "./host-config.js";
 import { validateHostName } from "./names.js";
 import { HOST_FILES, storeLayout, storeRoot } from "./paths.js";
@@ -93,7 +93,9 @@ export class HostStore {
     rmSync(this.hostDir(name), { recursive: true, force: true });
   }
 
-  certificates(keyType?: KeyType): Promise<StoreCertificates> {
+  /** The store's CA and client pair, created on first use (the PKI is loaded only then). */
+  async certificates(keyType?: KeyType): Promise<StoreCertificates> {
+    const { ensureStoreCertificates } = await import("./certificates.js");
     return ensureStoreCertificates(this.layout.certsDir, keyType);
   }
 }

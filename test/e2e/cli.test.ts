@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { removeLabelled, runId, testEngine } from "../helpers/engine.js";
+import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
 import type { EngineClient } from "../../src/engine/client.js";
 
@@ -220,5 +220,25 @@ describe("dinv CLI failures (real engine)", () => {
       filters: JSON.stringify({ label: [`io.dinv.host=${name}`] }),
     });
     assert.equal(Volumes?.length, 1, "--keep-cache kept the volume");
+  });
+
+  it("reuses a kept cache volume when the name is created again", async () => {
+    const again = await box.dinv(["create", "--no-context", name]);
+    assertOk(again, "create over a kept cache");
+    assert.match(again.stderr, /reusing the image cache/);
+    assertOk(await box.dinv(["rm", "-y", name]), "rm");
+  });
+
+  it("refuses a name whose container exists on the endpoint, and leaves that container alone", async () => {
+    const other = `${name}-taken`;
+    const squatter = await engine.docker.createContainer({
+      name: `dinv-${other}`,
+      Image: HOST_IMAGE,
+      Labels: { "io.dinv.host": name },
+    });
+    const result = await box.dinv(["create", "--no-context", other]);
+    assertCleanFailure(result, new RegExp(`a container named dinv-${other} already exists`));
+    await squatter.inspect(); // still there
+    assert.ok(!existsSync(join(box.store, "hosts", other)), "no host folder");
   });
 });
