@@ -19,26 +19,45 @@ export interface EngineClient {
 
 export function connect(endpoint: Endpoint, options: ConnectOptions = {}): EngineClient {
   const timeout = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : undefined;
-  if (endpoint.protocol === "unix") {
-    return {
-      endpoint,
-      docker: new Dockerode({ socketPath: endpoint.socketPath, ...(timeout ? { timeout } : {}) }),
-    };
-  }
-  const base = { host: endpoint.host, port: endpoint.port, ...(timeout ? { timeout } : {}) };
-  if (!endpoint.tls) {
-    return { endpoint, timeoutMs: timeout, docker: new Dockerode({ ...base, protocol: "http" }) };
-  }
-  const material = readTlsFiles(endpoint.tls, endpoint.url);
-  const agent = new Agent({ ...material, rejectUnauthorized: endpoint.tls.verify, keepAlive: true });
+  const common = { timeout, version: undefined, pathPrefix: undefined };
+  const docker =
+    endpoint.protocol === "unix"
+      ? new Dockerode(explicit({ ...common, socketPath: endpoint.socketPath }))
+      : !endpoint.tls
+        ? new Dockerode(explicit({ ...common, host: endpoint.host, port: endpoint.port, protocol: "http" }))
+        : tlsClient(endpoint.tls, endpoint, common);
+  return { endpoint, timeoutMs: timeout, docker };
+}
+
+function tlsClient(tls: TlsFiles, endpoint: Endpoint & { protocol: "tcp" }, common: object): Dockerode {
+  const material = readTlsFiles(tls, endpoint.url);
   // docker-modem accepts an agent (typed options lack it): it carries verify on/off and keep-alive.
-  const dockerOptions: Dockerode.DockerOptions & { agent: Agent } = {
-    ...base,
-    protocol: "https",
-    ...material,
-    agent,
-  };
-  return { endpoint, timeoutMs: timeout, docker: new Dockerode(dockerOptions) };
+  const agent = new Agent({ ...material, rejectUnauthorized: tls.verify, keepAlive: true });
+  return new Dockerode(
+    explicit({ ...common, host: endpoint.host, port: endpoint.port, protocol: "https", ...material, agent }),
+  );
+}
+
+/**
+ * docker-modem merges DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH from the environment
+ * *under* the options it is given: name every connection field, so the environment
+ * (which may point at a dinv host after `eval $(dinv env …)`) never redirects a client.
+ */
+function explicit(options: Record<string, unknown>): Dockerode.DockerOptions {
+  const fields = [
+    "socketPath",
+    "host",
+    "port",
+    "protocol",
+    "ca",
+    "cert",
+    "key",
+    "agent",
+    "username",
+    "sshOptions",
+  ];
+  const blank = Object.fromEntries(fields.map((field) => [field, undefined]));
+  return { ...blank, ...options } as Dockerode.DockerOptions;
 }
 
 function readTlsFiles(tls: TlsFiles, url: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {

@@ -99,6 +99,13 @@ describe("dinv CLI (real engine, real docker CLI)", () => {
     assert.match(viaContext.stdout + viaContext.stderr, /tini version/);
   });
 
+  it("marks the host active once the shell points at it, and still reaches the endpoint", async () => {
+    const script = `eval "$(${DINV_BIN} env ${name})" && ${DINV_BIN} active && ${DINV_BIN} ls --format '{{.Name}} {{.Active}} {{.State}}'`;
+    const result = await box.sh(script);
+    assertOk(result, "active + ls after eval env");
+    assert.deepEqual(result.stdout.trim().split("\n"), [name, `${name} * Running`]);
+  });
+
   it("prints env lines as docker-machine does", async () => {
     const env = await box.dinv(["env", "--shell", "bash", name]);
     assertOk(env, "env");

@@ -593,3 +593,32 @@ describe("--tls* flags", () => {
     assert.deepEqual(ep.tls, { verify: true, ca: join(certs, "ca.pem") });
   });
 });
+
+describe("connect ignores the docker environment it was not given", () => {
+  it("keeps a unix endpoint on its socket while DOCKER_HOST names a TLS host", async () => {
+    const { connect } = await import("../../src/engine/client.js");
+    const saved = { DOCKER_HOST: process.env.DOCKER_HOST, DOCKER_TLS_VERIFY: process.env.DOCKER_TLS_VERIFY };
+    process.env.DOCKER_HOST = "tcp://127.0.0.1:22999";
+    process.env.DOCKER_TLS_VERIFY = "1";
+    try {
+      const client = connect({
+        url: "unix:///run/x.sock",
+        source: "flag",
+        protocol: "unix",
+        socketPath: "/run/x.sock",
+      });
+      const modem = client.docker.modem as unknown as {
+        socketPath?: string;
+        host?: string;
+        protocol?: string;
+      };
+      assert.equal(modem.socketPath, "/run/x.sock");
+      assert.equal(modem.host, undefined);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+});
