@@ -87,7 +87,7 @@ VERSION_TAG="$DINV_IMAGE_REPO:$DINV_IMAGE_CONTRACT-$(echo "${DOCKER_VERSION%%+*}
 
 log "importing as $TAG and $VERSION_TAG"
 docker import \
-  --change 'ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/dinv-entrypoint"]' \
+  --change 'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/dinv-entrypoint"]' \
   --change 'VOLUME /var/lib/docker' \
   --change 'EXPOSE 2376' \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

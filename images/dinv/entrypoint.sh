@@ -9,6 +9,8 @@
 #   /etc/docker/dockerd.env (KEY=VALUE lines, taken literally, never evaluated).
 # - Works with --privileged and with the explicit capability set (then /sys and the
 #   cgroup mounts arrive read-only and are remounted read-write here).
+# - SIGHUP restarts dockerd (new certificates, new daemon.json) while the containers keep
+#   running (live-restore); SIGTERM stops the containers gracefully, then dockerd.
 set -eu
 
 CERT_DIR="${DINV_CERT_DIR:-/certs/server}"
@@ -74,17 +76,64 @@ remove_stale_pid_files() {
     /run/docker/containerd/containerd.pid /var/run/docker.sock
 }
 
+start_dockerd() {
+  dockerd \
+    --host=unix:///var/run/docker.sock \
+    --host="tcp://0.0.0.0:$TLS_PORT" \
+    --tlsverify \
+    --tlscacert="$CERT_DIR/ca.pem" \
+    --tlscert="$CERT_DIR/cert.pem" \
+    --tlskey="$CERT_DIR/key.pem" \
+    "$@" &
+  DOCKERD_PID=$!
+}
+
+# With live-restore, dockerd leaves containers running when it stops: right for a reload,
+# wrong for a shutdown, so on SIGTERM the containers are stopped first, within the time
+# `docker stop` gives the host (minus a margin for dockerd itself).
+STOP_TIMEOUT="${DINV_STOP_TIMEOUT:-10}"
+shutdown() {
+  log "stopping containers, then dockerd"
+  ids="$(docker -H unix:///var/run/docker.sock ps -q 2>/dev/null || true)"
+  # shellcheck disable=SC2086 # one id per word
+  [ -n "$ids" ] && docker -H unix:///var/run/docker.sock stop -t "$STOP_TIMEOUT" $ids >/dev/null 2>&1
+  kill -TERM "$DOCKERD_PID" 2>/dev/null || :
+  wait_dockerd
+  exit 0
+}
+
+RELOAD=0
+reload() {
+  RELOAD=1
+  log "reload requested: restarting dockerd, containers keep running"
+  kill -TERM "$DOCKERD_PID" 2>/dev/null || :
+}
+
+# `wait` returns early when a trapped signal arrives: wait until dockerd is really gone.
+wait_dockerd() {
+  status=0
+  while kill -0 "$DOCKERD_PID" 2>/dev/null; do
+    wait "$DOCKERD_PID" 2>/dev/null && status=0 || status=$?
+  done
+  return "$status"
+}
+
 remount_read_only_sys
 prepare_cgroup_v2
 wait_for_certs
 load_env_file
 remove_stale_pid_files
 
-exec dockerd \
-  --host=unix:///var/run/docker.sock \
-  --host="tcp://0.0.0.0:$TLS_PORT" \
-  --tlsverify \
-  --tlscacert="$CERT_DIR/ca.pem" \
-  --tlscert="$CERT_DIR/cert.pem" \
-  --tlskey="$CERT_DIR/key.pem" \
-  "$@"
+trap shutdown TERM INT
+trap reload HUP
+while :; do
+  start_dockerd "$@"
+  if wait_dockerd; then status=0; else status=$?; fi
+  if [ "$RELOAD" = 1 ]; then
+    RELOAD=0
+    rm -f /var/run/docker.pid /var/run/docker.sock
+    continue
+  fi
+  log "dockerd exited with status $status"
+  exit "$status"
+done

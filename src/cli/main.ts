@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { errorMessage, DinvError } from "../errors.js";
 import { defineCreate } from "./commands/create.js";
+import { defineDay2 } from "./commands/day2.js";
 import { defineInfo } from "./commands/info.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   defineLifecycle(program);
   defineInfo(program);
   defineLogsExec(program);
+  defineDay2(program);
 
   return program;
 }

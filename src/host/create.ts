@@ -1,20 +1,14 @@
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, call } from "../engine/client.js";
+import { connect, call, type EngineClient } from "../engine/client.js";
 import type { Endpoint } from "../engine/endpoint.js";
-import { detectEngine } from "../engine/flavor.js";
+import { detectEngine, type EngineProfile } from "../engine/flavor.js";
 import { choosePrivilegeMode } from "../engine/privilege.js";
 import { resolveEndpoint, type EndpointFlags } from "../engine/resolve.js";
-import { waitForPing } from "../engine/wait.js";
 import { DinvError } from "../errors.js";
-import { DockerDriver, LABEL_HOST, LABEL_ROLE } from "../drivers/docker.js";
-import {
-  containerOptions,
-  DEFAULT_HOST_IMAGE,
-  DOCKER_PERSONALITY,
-  filesArchive,
-  serverSans,
-} from "../personalities/docker/personality.js";
+import { DockerDriver, LABEL_HOST } from "../drivers/docker.js";
+import { personalityNamed } from "../personalities/index.js";
+import { serverSans } from "../personalities/docker/personality.js";
 import { issueServerCertificate } from "../pki/certificates.js";
 import { classifySan } from "../pki/sans.js";
 import { HOST_CONFIG_VERSION, type HostConfig } from "../store/host-config.js";
@@ -22,37 +16,56 @@ import type { HostStore } from "../store/host-store.js";
 import { validateHostName } from "../store/names.js";
 import { HOST_FILES } from "../store/paths.js";
 import { ensurePrivateDir, writePrivateFile, writePublicFile } from "../store/secure-fs.js";
-import { hostEngineEndpoint } from "./connection.js";
 import { registerContext, unregisterContext } from "./context.js";
+import { buildEngineOptions, type EngineOptionFlags } from "./engine-options.js";
 import { localPortFree, pickPort, usedPorts } from "./port.js";
 import type { Progress } from "./progress.js";
+import {
+  createMachineContainer,
+  hostLabels,
+  isPortTaken,
+  provisionArchive,
+  startAndWait,
+} from "./provision.js";
+import { applyResources, type Resources } from "./resources.js";
 
 export interface CreateOptions {
   name: string;
   endpoint: EndpointFlags;
+  personality?: string;
   image?: string;
   tlsSans?: string[];
   publishAddress?: string;
+  /** Put the host on this container network (reached at its own address) instead of publishing a port. */
+  network?: { name: string; ip?: string };
+  engine?: EngineOptionFlags;
+  resources?: Resources;
   /** Bound for the whole wait until the host answers, in seconds. */
   timeoutSeconds: number;
   keepOnFailure: boolean;
   dockerContext: boolean;
+  /**
+   * Personality-specific adjustments before the container is made (e.g. joining a
+   * registry cache: its network and mirror). Returns the config to use.
+   */
+  prepare?: (config: HostConfig, client: EngineClient) => Promise<HostConfig>;
 }
 
 export class CreateError extends DinvError {}
 
 const PORT_ATTEMPTS = 5;
-const PORT_TAKEN = /port is already allocated|address already in use|bind for .* failed/i;
 
 /** Names of a host's resources on its endpoint. */
 export function machineNames(name: string): { container: string; volume: string } {
   return { container: `dinv-${name}`, volume: `dinv-${name}-cache` };
 }
 
+type Undo = { what: string; run: () => Promise<void> | void };
+
 /**
  * Create a host: endpoint check, cache volume, container, server certificate, files copied in
  * before start, start, TLS-verified readiness, config saved, docker context registered.
- * On failure everything created is removed again (unless keepOnFailure) and the step is named.
+ * On failure everything this call created is removed again (unless keepOnFailure) and the step is named.
  */
 export async function createHost(
   store: HostStore,
@@ -60,143 +73,74 @@ export async function createHost(
   progress: Progress,
 ): Promise<HostConfig> {
   const name = validateHostName(options.name);
-  const extraSans = (options.tlsSans ?? []).map((san) => {
-    classifySan(san);
-    return san;
-  });
+  const personality = personalityNamed(options.personality ?? "docker");
+  const extraSans = (options.tlsSans ?? []).map((san) => (classifySan(san), san));
+  const engineOptions = buildEngineOptions(options.engine ?? {});
+  if (options.network?.ip !== undefined) classifySan(options.network.ip);
   const endpoint = resolveEndpoint(options.endpoint);
   const hostDir = store.claim(name);
-  const undo: Array<{ what: string; run: () => Promise<void> | void }> = [
-    { what: "host folder", run: () => store.remove(name) },
-  ];
+  const undo: Undo[] = [{ what: "host folder", run: () => store.remove(name) }];
   let current = "starting";
+  const step = (label: string) => {
+    current = label;
+    progress.step(label);
+  };
   try {
-    current = `checking endpoint ${endpoint.url}`;
-    progress.step(current);
+    step(`checking endpoint ${endpoint.url}`);
     const client = connect(endpoint, { timeoutMs: Math.max(5_000, options.timeoutSeconds * 1000) });
     const profile = await detectEngine(client);
-    const image = options.image ?? DEFAULT_HOST_IMAGE;
+    const image = options.image ?? personality.defaultImage;
     await call(client, () => client.docker.getImage(image).inspect()).catch((err: unknown) => {
       throw new CreateError(`image ${image} is not on ${endpoint.url}`, {
         cause: err,
-        hint: "build it with images/dinv/build-offline.sh (or load it there), or pick one with --image",
+        hint: "build it with images/*/build-offline.sh (or load it there), or pick one with --image",
       });
     });
     progress.done(`${profile.flavor} ${profile.version}`);
+    for (const note of applyResources(options.resources ?? {}, profile.flavor).notes) progress.warn(note);
 
-    current = "preparing certificates";
-    progress.step(current);
+    step("preparing certificates");
     const certs = await store.certificates();
-    const address = clientAddress(endpoint);
-    const sans = serverSans(address, extraSans);
-    const server = await issueServerCertificate(certs.ca, name, sans);
     await writePublicFile(join(hostDir, HOST_FILES.ca), certs.ca.certPem);
     await writePublicFile(join(hostDir, HOST_FILES.clientCert), certs.client.certPem);
     await writePrivateFile(join(hostDir, HOST_FILES.clientKey), certs.client.keyPem);
-    await writePublicFile(join(hostDir, HOST_FILES.serverCert), server.certPem);
-    await writePrivateFile(join(hostDir, HOST_FILES.serverKey), server.keyPem);
     const endpointTls = copyEndpointTls(endpoint, hostDir);
     progress.done();
 
-    current = "choosing how to run the nested engine";
-    progress.step(current);
-    const privilege = await choosePrivilegeMode(client, profile, image);
+    step("choosing how to run the host");
+    const privilege = personality.nestedEngine ? await choosePrivilegeMode(client, profile, image) : "none";
     progress.done(privilege);
 
     const names = machineNames(name);
     const driver = new DockerDriver(client, names);
-    const labels = { [LABEL_HOST]: name, "io.dinv.personality": DOCKER_PERSONALITY };
-    current = `checking that ${names.container} is free on ${endpoint.url}`;
-    if (await call(client, () => driver.inspect())) {
-      throw new CreateError(`a container named ${names.container} already exists on ${endpoint.url}`, {
-        hint: `it belongs to another dinv store or was left behind: remove it (docker rm -f ${names.container}) or pick another name`,
-      });
-    }
-    const existingVolume = await driver.inspectVolume();
-    if (existingVolume) {
-      // A cache kept by `rm --keep-cache` is reused; anything else with that name is not ours to touch.
-      if (existingVolume.Labels?.[LABEL_HOST] !== name) {
-        throw new CreateError(
-          `a volume named ${names.volume} already exists on ${endpoint.url} and is not this host's cache`,
-          {
-            hint: "remove it or pick another name",
-          },
-        );
-      }
-      progress.warn(`reusing the image cache kept in volume ${names.volume}`);
-    } else {
-      current = `creating cache volume ${names.volume}`;
-      progress.step(current);
-      await driver.createVolume({ ...labels, [LABEL_ROLE]: "cache" });
-      undo.push({ what: `volume ${names.volume}`, run: () => driver.removeVolume() });
-      progress.done();
-    }
-
-    const publishAddress = options.publishAddress ?? (endpoint.protocol === "unix" ? "127.0.0.1" : "0.0.0.0");
-    const known = store
-      .list()
-      .filter((h) => h.config?.endpoint.url === endpoint.url)
-      .map((h) => h.config?.network.port ?? 0);
-    const archive = await filesArchive(certs.ca.certPem, server.certPem, server.keyPem);
-    let port = 0;
-    for (let attempt = 1; ; attempt++) {
-      current = "creating the host container";
-      progress.step(current);
-      const used = await usedPorts(client, known);
-      const isLocal =
-        endpoint.protocol === "unix" || ["127.0.0.1", "localhost", "::1"].includes(endpoint.host);
-      const picked = await pickPort(used, (p) =>
-        isLocal ? localPortFree(p, publishAddress) : Promise.resolve(true),
-      );
-      if (picked === undefined) throw new CreateError(`no free port left on ${endpoint.url} for the host`);
-      port = picked;
-      const containerId = await driver.createContainer(
-        containerOptions({
-          hostName: name,
-          containerName: names.container,
-          volumeName: names.volume,
-          image,
-          privilege,
-          publishAddress,
-          port,
-          labels: { ...labels, [LABEL_ROLE]: "host" },
-        }),
-      );
-      const containerUndo = {
-        what: `container ${names.container}`,
-        run: () => driver.removeContainer(containerId),
-      };
-      undo.push(containerUndo);
-      progress.done(names.container);
-      current = "copying certificates into the host";
-      progress.step(current);
-      await driver.copyIn(archive);
-      progress.done();
-      current = "starting the host";
-      progress.step(current);
-      try {
-        await driver.start();
-        progress.done(`port ${port}`);
-        break;
-      } catch (err) {
-        if (attempt >= PORT_ATTEMPTS || !PORT_TAKEN.test((err as Error).message)) throw err;
-        progress.warn(`port ${port} was taken meanwhile; trying another`);
-        await driver.removeContainer(containerId);
-        undo.splice(undo.indexOf(containerUndo), 1);
-      }
-    }
-
-    const config: HostConfig = {
+    let config: HostConfig = {
       version: HOST_CONFIG_VERSION,
       name,
       driver: "docker",
-      personality: DOCKER_PERSONALITY,
+      personality: personality.name,
       createdAt: new Date().toISOString(),
       endpoint: { url: endpoint.url, ...(endpointTls ? { tls: endpointTls } : {}) },
       engine: { flavor: profile.flavor, version: profile.version },
       container: { name: names.container, volume: names.volume, image, privilege },
-      network: { address, publishAddress, port },
-      tls: { keyType: certs.ca.keyType, sans, extraSans },
+      network: options.network
+        ? {
+            mode: "network",
+            address: options.network.ip ?? "",
+            publishAddress: "",
+            port: personality.servicePort,
+            name: options.network.name,
+            ...(options.network.ip ? { ip: options.network.ip } : {}),
+          }
+        : {
+            mode: "publish",
+            address: clientAddress(endpoint),
+            publishAddress:
+              options.publishAddress ?? (endpoint.protocol === "unix" ? "127.0.0.1" : "0.0.0.0"),
+            port: 0,
+          },
+      engineOptions,
+      resources: options.resources ?? {},
+      tls: { keyType: certs.ca.keyType, sans: [], extraSans },
       files: {
         ca: HOST_FILES.ca,
         clientCert: HOST_FILES.clientCert,
@@ -205,21 +149,76 @@ export async function createHost(
         serverKey: HOST_FILES.serverKey,
       },
     };
+    if (options.prepare) config = await options.prepare(config, client);
 
-    current = "waiting for the host's Docker engine (TLS)";
-    progress.step(current);
-    const inner = connect(hostEngineEndpoint(config, hostDir), { timeoutMs: 5_000 });
-    await waitForPing(inner, { timeoutMs: options.timeoutSeconds * 1000 }).catch(async (err: unknown) => {
-      throw new CreateError(`${(err as Error).message}${await logTail(driver)}`, { cause: err });
-    });
+    current = `checking that ${names.container} is free on ${endpoint.url}`;
+    await ensureNamesFree(driver, name, endpoint, progress, undo, config, profile);
+
+    // The address is known before start except on a network without --ip: then the
+    // certificate follows right after start (the image waits for it).
+    const addressKnown = config.network.address !== "";
+    if (addressKnown) await issueServer(store, config, certs.ca, hostDir, progress);
+
+    const known = store
+      .list()
+      .filter((h) => h.config?.endpoint.url === endpoint.url)
+      .map((h) => h.config?.network.port ?? 0);
+    const isLocal = endpoint.protocol === "unix" || ["127.0.0.1", "localhost", "::1"].includes(endpoint.host);
+    const input = { config, hostDir, driver, personality, flavor: profile.flavor };
+    for (let attempt = 1; ; attempt++) {
+      if (config.network.mode === "publish") {
+        const used = await usedPorts(client, known);
+        const port = await pickPort(used, (p) =>
+          isLocal ? localPortFree(p, config.network.publishAddress) : Promise.resolve(true),
+        );
+        if (port === undefined) throw new CreateError(`no free port left on ${endpoint.url} for the host`);
+        config.network.port = port;
+      }
+      step("creating the host container");
+      const id = await createMachineContainer(input, { withFiles: addressKnown });
+      const containerUndo: Undo = {
+        what: `container ${names.container}`,
+        run: () => driver.removeContainer(id),
+      };
+      undo.push(containerUndo);
+      progress.done(`${names.container}, certificates copied in`);
+      try {
+        step("starting the host");
+        await driver.start();
+        progress.done(config.network.mode === "publish" ? `port ${config.network.port}` : undefined);
+        break;
+      } catch (err) {
+        if (attempt >= PORT_ATTEMPTS || !isPortTaken(err)) throw err;
+        progress.warn(`port ${config.network.port} was taken meanwhile; trying another`);
+        await driver.removeContainer(id);
+        undo.splice(undo.indexOf(containerUndo), 1);
+      }
+    }
+    if (!addressKnown) {
+      step("reading the host's address on its network");
+      const info = await call(client, () => driver.inspect());
+      const ip = info?.NetworkSettings.Networks?.[config.network.name ?? ""]?.IPAddress;
+      if (!ip) throw new CreateError(`the host got no address on network ${config.network.name}`);
+      config.network.address = ip;
+      progress.done(ip);
+      await issueServer(store, config, certs.ca, hostDir, progress);
+      await driver.copyIn(await provisionArchive(config, hostDir, personality));
+    }
+
+    step("waiting for the host's service (TLS)");
+    await personality
+      .waitReady(config, hostDir, options.timeoutSeconds * 1000)
+      .catch(async (err: unknown) => {
+        throw new CreateError(`${(err as Error).message}`, { cause: err });
+      });
     progress.done();
 
     current = "saving the host";
     await store.save(config);
-    if (options.dockerContext) {
+    if (options.dockerContext && personality.engineClient) {
       current = "registering the docker context";
-      await registerContext(store, config);
-      undo.push({ what: "docker context", run: () => unregisterContext(name) });
+      if (await registerContext(store, config, progress))
+        undo.push({ what: "docker context", run: () => unregisterContext(name) });
     }
     return config;
   } catch (err) {
@@ -227,15 +226,15 @@ export async function createHost(
     if (options.keepOnFailure) {
       throw new CreateError(`creating host "${name}" failed while ${current}: ${reason}`, {
         cause: err,
-        hint: "kept what was created (--keep-on-failure); remove it with `dinv rm -f " + name + "`",
+        hint: `kept what was created (--keep-on-failure); remove it with \`dinv rm -f ${name}\``,
       });
     }
     const leftovers: string[] = [];
-    for (const step of undo.reverse()) {
+    for (const undoStep of undo.reverse()) {
       try {
-        await step.run();
+        await undoStep.run();
       } catch {
-        leftovers.push(step.what);
+        leftovers.push(undoStep.what);
       }
     }
     const tail = leftovers.length ? ` (could not remove: ${leftovers.join(", ")})` : "";
@@ -243,6 +242,60 @@ export async function createHost(
       cause: err,
     });
   }
+}
+
+async function ensureNamesFree(
+  driver: DockerDriver,
+  name: string,
+  endpoint: Endpoint,
+  progress: Progress,
+  undo: Undo[],
+  config: HostConfig,
+  profile: EngineProfile,
+): Promise<void> {
+  const names = driver.names;
+  if (await call(driver.client, () => driver.inspect())) {
+    throw new CreateError(`a container named ${names.container} already exists on ${endpoint.url}`, {
+      hint: `it belongs to another dinv store or was left behind: remove it (docker rm -f ${names.container}) or pick another name`,
+    });
+  }
+  const existingVolume = await driver.inspectVolume();
+  if (existingVolume) {
+    // A cache kept by `rm --keep-cache` is reused; anything else with that name is not ours to touch.
+    if (existingVolume.Labels?.[LABEL_HOST] !== name) {
+      throw new CreateError(
+        `a volume named ${names.volume} already exists on ${endpoint.url} and is not this host's cache`,
+        {
+          hint: "remove it or pick another name",
+        },
+      );
+    }
+    progress.warn(`reusing the data kept in volume ${names.volume}`);
+    return;
+  }
+  progress.step(`creating volume ${names.volume}`);
+  await driver.createVolume(
+    hostLabels(config, "cache"),
+    applyResources(config.resources, profile.flavor).volumeOptions,
+  );
+  undo.push({ what: `volume ${names.volume}`, run: () => driver.removeVolume() });
+  progress.done();
+}
+
+/** Issue and store the host's server certificate for its current address. */
+async function issueServer(
+  store: HostStore,
+  config: HostConfig,
+  ca: Parameters<typeof issueServerCertificate>[0],
+  hostDir: string,
+  progress: Progress,
+): Promise<void> {
+  progress.step("issuing the server certificate");
+  config.tls.sans = serverSans(config.network.address, config.tls.extraSans, config.network.ip);
+  const server = await issueServerCertificate(ca, config.name, config.tls.sans);
+  await writePublicFile(join(hostDir, HOST_FILES.serverCert), server.certPem);
+  await writePrivateFile(join(hostDir, HOST_FILES.serverKey), server.keyPem);
+  progress.done(config.tls.sans.join(", "));
 }
 
 /** The address clients use to reach hosts on this endpoint. */
@@ -264,33 +317,4 @@ function copyEndpointTls(endpoint: Endpoint, hostDir: string): HostConfig["endpo
     out[kind] = relative;
   }
   return out;
-}
-
-async function logTail(driver: DockerDriver): Promise<string> {
-  try {
-    const logs = await driver.logs({ tail: 5 });
-    const chunks: Buffer[] = [];
-    for await (const chunk of logs) chunks.push(Buffer.from(chunk as Buffer));
-    const text = stripDockerStreamHeaders(Buffer.concat(chunks)).trim();
-    return text ? `; the host's last log lines: ${text.split("\n").slice(-3).join(" | ")}` : "";
-  } catch {
-    return "";
-  }
-}
-
-/** Container logs without a TTY carry 8-byte frame headers; drop them for display. */
-export function stripDockerStreamHeaders(buffer: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (
-    offset + 8 <= buffer.length &&
-    buffer[offset + 1] === 0 &&
-    buffer[offset + 2] === 0 &&
-    buffer[offset + 3] === 0
-  ) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString("utf8") : Buffer.concat(parts).toString("utf8");
 }

@@ -1,7 +1,10 @@
-import { waitForPing } from "../engine/wait.js";
+import { personalityNamed } from "../personalities/index.js";
+import { coversAddress, readServerCertificate } from "./certificates.js";
+import { silentProgress, type Progress } from "./progress.js";
+import { refreshNetworkAddress, regenerateHostCertificates } from "./regenerate.js";
 import { DinvError } from "../errors.js";
 import type { HostStore } from "../store/host-store.js";
-import { innerClient, openHost, type OpenHost } from "./open.js";
+import { openHost, type OpenHost } from "./open.js";
 
 export class HostNotRunningError extends DinvError {
   constructor(name: string, state?: string) {
@@ -14,20 +17,39 @@ export class HostNotRunningError extends DinvError {
 /** Seconds dockerd gets to shut down its containers before it is killed. */
 export const STOP_TIMEOUT_SECONDS = 30;
 
+/**
+ * Start a host and wait until it answers. If the address clients use is no longer in its
+ * server certificate (an endpoint or container address changed), regenerate it and say so.
+ */
 export async function startHost(
   store: HostStore,
   name: string,
   timeoutSeconds: number,
+  progress: Progress = silentProgress,
 ): Promise<"started" | "already running"> {
-  const host = openHost(store, name);
+  let host = openHost(store, name);
   const before = await host.driver.state();
-  if (before.state === "Running") {
-    await waitUntilReady(host, timeoutSeconds);
-    return "already running";
+  const running = before.state === "Running";
+  if (!running && !certificateCoversAddress(host)) {
+    progress.warn(`${host.config.network.address} is not in ${name}'s server certificate: regenerating it`);
+    await regenerateHostCertificates(store, name, progress);
+    host = openHost(store, name);
   }
-  await host.driver.start();
-  await waitUntilReady(host, timeoutSeconds);
-  return "started";
+  if (!running) await host.driver.start();
+  const after = openHost(store, name);
+  if ((await refreshNetworkAddress(after)) && !certificateCoversAddress(after)) {
+    progress.warn(
+      `${name} came up at ${after.config.network.address}, not in its certificate: regenerating it`,
+    );
+    await store.save(after.config);
+    await regenerateHostCertificates(store, name, progress);
+  }
+  await waitUntilReady(openHost(store, name), timeoutSeconds);
+  return running ? "already running" : "started";
+}
+
+function certificateCoversAddress(host: OpenHost): boolean {
+  return coversAddress(readServerCertificate(host.dir, host.config), host.config.network.address);
 }
 
 export async function stopHost(store: HostStore, name: string): Promise<void> {
@@ -45,7 +67,7 @@ export async function restartHost(store: HostStore, name: string, timeoutSeconds
 }
 
 export async function waitUntilReady(host: OpenHost, timeoutSeconds: number): Promise<void> {
-  await waitForPing(innerClient(host, 5_000), { timeoutMs: timeoutSeconds * 1000 });
+  await personalityNamed(host.config.personality).waitReady(host.config, host.dir, timeoutSeconds * 1000);
 }
 
 /** The host must be running (for url, env, config, version NAME). Checks the container state. */

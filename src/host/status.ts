@@ -1,9 +1,13 @@
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect, call, describeEngineError, type EngineClient } from "../engine/client.js";
 import type { Endpoint } from "../engine/endpoint.js";
 import { LABEL_HOST, machineStateOf } from "../drivers/docker.js";
 import type { HostState } from "../drivers/driver.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore, StoredHost } from "../store/host-store.js";
+import { daysLeft } from "./certificates.js";
 import { hostPlatformEndpoint, hostUrl } from "./connection.js";
 import { innerClient } from "./open.js";
 
@@ -60,6 +64,8 @@ export async function hostStatuses(
           errors: [h.error.userMessage],
         },
   );
+  for (const row of rows)
+    if (row.config) row.errors.push(...expiryWarnings(row.config, store.hostDir(row.name)));
   const byEndpoint = new Map<string, HostStatus[]>();
   for (const row of rows) {
     if (!row.config) continue;
@@ -75,7 +81,8 @@ export async function hostStatuses(
     }),
   );
   if (options.withVersions !== false) {
-    const running = rows.filter((r) => r.state === "Running" && r.config);
+    // Only hosts that serve the Docker API have an engine version to show.
+    const running = rows.filter((r) => r.state === "Running" && r.config?.personality === "docker");
     await mapBounded(running, options.concurrency ?? 16, async (row) => {
       const config = row.config as HostConfig;
       const inner = innerClient({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
@@ -86,6 +93,26 @@ export async function hostStatuses(
     });
   }
   return rows;
+}
+
+/** Warn 30 days ahead: a host whose certificate expired is unreachable for every client. */
+export const EXPIRY_WARNING_DAYS = 30;
+
+function expiryWarnings(config: HostConfig, hostDir: string): string[] {
+  const warnings: string[] = [];
+  const check = (file: string, what: string, fix: string) => {
+    try {
+      const days = daysLeft(new X509Certificate(readFileSync(join(hostDir, file))));
+      if (days < 0) warnings.push(`${what} expired: ${fix}`);
+      else if (days < EXPIRY_WARNING_DAYS) warnings.push(`${what} expires in ${days} days: ${fix}`);
+    } catch {
+      warnings.push(`${what} cannot be read (${file})`);
+    }
+  };
+  check(config.files.serverCert, "server certificate", `run \`dinv regenerate-certs ${config.name}\``);
+  check(config.files.clientCert, "client certificate", "run `dinv regenerate-certs --client-certs`");
+  check(config.files.ca, "CA certificate", "run `dinv regenerate-certs --client-certs`");
+  return warnings;
 }
 
 async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeoutMs: number): Promise<void> {

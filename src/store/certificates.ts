@@ -70,6 +70,39 @@ export async function ensureStoreCertificates(
   return loadStoreCertificates(certsDir);
 }
 
+/**
+ * Replace the CA and client pair with new ones. The new pair is written in full beside the
+ * old one and swapped in by two renames, so a crash leaves either the old or the new set.
+ */
+export async function renewStoreCertificates(
+  certsDir: string,
+  keyType?: KeyType,
+): Promise<StoreCertificates> {
+  const parent = dirname(certsDir);
+  const suffix = randomBytes(6).toString("hex");
+  const staging = join(parent, `.certs-${suffix}`);
+  const retired = join(parent, `.certs-old-${suffix}`);
+  ensurePrivateDir(staging);
+  try {
+    const type =
+      keyType ??
+      (existsSync(storeCertPaths(certsDir).caCert) ? loadStoreCertificates(certsDir).ca.keyType : undefined);
+    const ca = await createCertificateAuthority(type ? { keyType: type } : {});
+    const client = await issueClientCertificate(ca);
+    const staged = storeCertPaths(staging);
+    await writePublicFile(staged.caCert, ca.certPem);
+    await writePrivateFile(staged.caKey, ca.keyPem);
+    await writePublicFile(staged.clientCert, client.certPem);
+    await writePrivateFile(staged.clientKey, client.keyPem);
+    if (existsSync(certsDir)) renameSync(certsDir, retired);
+    renameSync(staging, certsDir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+    rmSync(retired, { recursive: true, force: true });
+  }
+  return loadStoreCertificates(certsDir);
+}
+
 export function loadStoreCertificates(certsDir: string): StoreCertificates {
   const paths = storeCertPaths(certsDir);
   const caCertPem = readPublicFile(paths.caCert);

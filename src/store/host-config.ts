@@ -24,7 +24,7 @@ export const HostConfigSchema = z.object({
   version: z.literal(HOST_CONFIG_VERSION),
   name: z.string().min(1),
   driver: z.literal("docker"),
-  personality: z.literal("docker"),
+  personality: z.enum(["docker", "registry-cache"]),
   createdAt: z.string(),
   /** The Docker API endpoint the host lives on. */
   endpoint: z.object({
@@ -45,12 +45,36 @@ export const HostConfigSchema = z.object({
     image: z.string().min(1),
     privilege: z.enum(["privileged", "explicit", "none"]),
   }),
-  /** How clients reach the host: tcp://address:port, certificate SANs follow it. */
+  /**
+   * How clients reach the host: tcp://address:port, certificate SANs follow it. "publish":
+   * a port published on the endpoint's address; "network": the container's own address
+   * on a routable container network (the VIC container-network case).
+   */
   network: z.object({
+    mode: z.enum(["publish", "network"]).default("publish"),
     address: z.string().min(1),
     publishAddress: z.string().min(1),
     port: z.number().int().min(1).max(65535),
+    name: z.string().optional(),
+    ip: z.string().optional(),
   }),
+  /** The nested engine's configuration, kept so upgrade and regenerate-certs reproduce it. */
+  engineOptions: z
+    .object({
+      daemon: z.record(z.string(), z.unknown()),
+      flags: z.array(z.string()),
+      env: z.record(z.string(), z.string()),
+    })
+    .default({ daemon: {}, flags: [], env: {} }),
+  resources: z
+    .object({
+      cpus: z.number().positive().optional(),
+      memoryBytes: z.number().int().positive().optional(),
+      cacheBytes: z.number().int().positive().optional(),
+    })
+    .default({}),
+  /** The registry cache this host pulls through (its mirror and trust are written at provisioning). */
+  registryCache: z.object({ host: z.string(), url: z.string(), registry: z.string() }).optional(),
   tls: z.object({
     keyType: z.enum(["ecdsa-p256", "rsa-2048"]),
     /** Every SAN in the server certificate. */

@@ -93,6 +93,12 @@ export class HostStore {
     rmSync(this.hostDir(name), { recursive: true, force: true });
   }
 
+  /** New CA and client pair (hosts must then get new server certificates). */
+  async renewCertificates(keyType?: KeyType): Promise<StoreCertificates> {
+    const { renewStoreCertificates } = await import("./certificates.js");
+    return renewStoreCertificates(this.layout.certsDir, keyType);
+  }
+
   /** The store's CA and client pair, created on first use (the PKI is loaded only then). */
   async certificates(keyType?: KeyType): Promise<StoreCertificates> {
     const { ensureStoreCertificates } = await import("./certificates.js");

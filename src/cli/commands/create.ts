@@ -11,11 +11,54 @@ export function defineCreate(program: Command): void {
       .argument("<name>", "host name")
       .option("-d, --driver <driver>", "infrastructure driver", driverName, "docker"),
   )
-    .option("--image <ref>", "host image", undefined)
+    .option(
+      "--personality <name>",
+      "what the host runs: docker (a Docker engine) or registry-cache",
+      "docker",
+    )
+    .option("--image <ref>", "host image (default: the personality's)", undefined)
     .option("--tls-san <name>", "extra IP or DNS name in the server certificate (repeatable)", collect, [])
     .option(
       "--publish-address <addr>",
       "endpoint address to publish the TLS port on (default: 127.0.0.1 for a local socket, else 0.0.0.0)",
+    )
+    .option(
+      "--network <name>",
+      "put the host on this container network, reached at its own address (no published port)",
+    )
+    .option("--ip <address>", "the host's fixed address on --network")
+    .option(
+      "--engine-opt <key=value>",
+      "dockerd flag for the host's engine, e.g. log-driver=none (repeatable)",
+      collect,
+      [],
+    )
+    .option("--engine-label <key=value>", "label of the host's engine (repeatable)", collect, [])
+    .option(
+      "--engine-insecure-registry <registry>",
+      "registry the host's engine may reach without TLS (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--engine-registry-mirror <url>",
+      "registry mirror of the host's engine (repeatable)",
+      collect,
+      [],
+    )
+    .option("--engine-storage-driver <driver>", "storage driver of the host's engine")
+    .option(
+      "--engine-env <key=value>",
+      "environment of the host's dockerd, e.g. HTTP_PROXY=… (repeatable)",
+      collect,
+      [],
+    )
+    .option("--engine-config <file>", "daemon.json merged under the --engine-* flags")
+    .option("--cpus <n>", "CPUs for the host (a VCH: its containerVM's vCPUs)")
+    .option("--memory <size>", "memory for the host, e.g. 4g (a VCH: its containerVM's memory)")
+    .option(
+      "--cache-size <size>",
+      "size of the image cache volume, where the endpoint can size volumes (VIC)",
     )
     .option("--timeout <seconds>", "how long to wait for the host's engine", seconds, 60)
     .option("--keep-on-failure", "keep what was created when creation fails")
@@ -23,12 +66,39 @@ export function defineCreate(program: Command): void {
     .action(async (name: string, opts: Record<string, unknown>) => {
       const { HostStore } = await import("../../store/host-store.js");
       const { createHost } = await import("../../host/create.js");
+      const { parseCpus, parseSize } = await import("../../host/resources.js");
+      const resources = {
+        ...(typeof opts.cpus === "string" ? { cpus: parseCpus(opts.cpus) } : {}),
+        ...(typeof opts.memory === "string" ? { memoryBytes: parseSize(opts.memory, "--memory") } : {}),
+        ...(typeof opts.cacheSize === "string"
+          ? { cacheBytes: parseSize(opts.cacheSize, "--cache-size") }
+          : {}),
+      };
+      if (opts.ip !== undefined && opts.network === undefined) {
+        throw new InvalidArgumentError("--ip goes with --network");
+      }
       const config = await createHost(
         new HostStore(),
         {
           name,
           endpoint: endpointFlags(opts),
+          personality: opts.personality as string,
           ...(typeof opts.image === "string" ? { image: opts.image } : {}),
+          ...(typeof opts.network === "string"
+            ? { network: { name: opts.network, ...(typeof opts.ip === "string" ? { ip: opts.ip } : {}) } }
+            : {}),
+          engine: {
+            engineOpt: opts.engineOpt as string[],
+            engineLabel: opts.engineLabel as string[],
+            engineInsecureRegistry: opts.engineInsecureRegistry as string[],
+            engineRegistryMirror: opts.engineRegistryMirror as string[],
+            engineEnv: opts.engineEnv as string[],
+            ...(typeof opts.engineStorageDriver === "string"
+              ? { engineStorageDriver: opts.engineStorageDriver }
+              : {}),
+            ...(typeof opts.engineConfig === "string" ? { engineConfig: opts.engineConfig } : {}),
+          },
+          resources,
           tlsSans: opts.tlsSan as string[],
           ...(typeof opts.publishAddress === "string" ? { publishAddress: opts.publishAddress } : {}),
           timeoutSeconds: opts.timeout as number,

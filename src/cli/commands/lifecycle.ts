@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
 import { seconds } from "../options.js";
-import { out } from "../output.js";
+import { out, stderrProgress } from "../output.js";
 
 type Action = (name: string) => Promise<string | undefined>;
 
@@ -36,7 +36,7 @@ export function defineLifecycle(program: Command): void {
       const { startHost } = await import("../../host/lifecycle.js");
       const s = await store();
       await eachHost(names, async (name) => {
-        const outcome = await startHost(s, name, opts.timeout);
+        const outcome = await startHost(s, name, opts.timeout, stderrProgress());
         return outcome === "already running" ? `"${name}" is already running.` : `Started "${name}".`;
       });
     });

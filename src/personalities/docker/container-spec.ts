@@ -26,6 +26,17 @@ export interface HostContainerSpec {
   env?: string[];
   /** Restart policy; hosts use unless-stopped so they come back with the engine. */
   restartPolicy?: "no" | "unless-stopped" | "always";
+  /** The TLS port inside the container (default: dockerd's 2376). */
+  servicePort?: number;
+  /** Where the persistent volume mounts (default: /var/lib/docker). */
+  dataDir?: string;
+  /** Arguments for the image's entrypoint (the docker personality passes them to dockerd). */
+  cmd?: string[];
+  /** Attach to this network (with a fixed address) instead of the default bridge. */
+  network?: { name: string; ip?: string };
+  /** Extra HostConfig fields: CPU and memory limits. */
+  resources?: Record<string, unknown>;
+  hostname?: string;
 }
 
 /** HostConfig as the API takes it (API 1.40+ fields the typings lack). */
@@ -56,10 +67,11 @@ export function privilegeHostConfig(mode: PrivilegeMode): HostConfig {
 
 /** The create options for a host container. */
 export function hostContainerOptions(spec: HostContainerSpec): Dockerode.ContainerCreateOptions {
-  const port = `${HOST_TLS_PORT}/tcp`;
+  const port = `${spec.servicePort ?? HOST_TLS_PORT}/tcp`;
   const hostConfig: HostConfig = {
+    ...spec.resources,
     ...privilegeHostConfig(spec.privilege),
-    Mounts: [{ Type: "volume", Source: spec.volumeName, Target: ENGINE_DATA_DIR }],
+    Mounts: [{ Type: "volume", Source: spec.volumeName, Target: spec.dataDir ?? ENGINE_DATA_DIR }],
     RestartPolicy: { Name: spec.restartPolicy ?? "unless-stopped" },
     Init: false, // the image runs tini itself
   };
@@ -70,12 +82,24 @@ export function hostContainerOptions(spec: HostContainerSpec): Dockerode.Contain
       ],
     };
   }
+  if (spec.network) hostConfig.NetworkMode = spec.network.name;
   return {
     name: spec.containerName,
     Image: spec.image,
     Labels: spec.labels,
     Env: spec.env ?? [],
+    ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
+    ...(spec.hostname ? { Hostname: spec.hostname } : {}),
     ExposedPorts: { [port]: {} },
     HostConfig: hostConfig,
+    ...(spec.network
+      ? {
+          NetworkingConfig: {
+            EndpointsConfig: {
+              [spec.network.name]: spec.network.ip ? { IPAMConfig: { IPv4Address: spec.network.ip } } : {},
+            },
+          },
+        }
+      : {}),
   };
 }

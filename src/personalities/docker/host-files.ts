@@ -11,6 +11,8 @@ export interface HostFiles {
   daemonJson?: Record<string, unknown>;
   /** Written to /etc/docker/dockerd.env (KEY=VALUE lines, taken literally by the entrypoint). */
   dockerdEnv?: Record<string, string>;
+  /** Any other files (absolute paths inside the container). */
+  extra?: Array<{ path: string; mode: number; body: string }>;
 }
 
 interface Entry {
@@ -24,26 +26,29 @@ interface Entry {
  * archive API answers 404 for a target path that does not exist yet (design.md).
  */
 export function hostFilesArchive(files: HostFiles): Promise<Buffer> {
-  const entries: Entry[] = [
-    { name: "certs/", mode: 0o700 },
-    { name: `${SERVER_CERT_DIR}/`, mode: 0o700 },
-    { name: `${SERVER_CERT_DIR}/ca.pem`, mode: 0o644, body: files.caPem },
-    { name: `${SERVER_CERT_DIR}/cert.pem`, mode: 0o644, body: files.serverCertPem },
-    { name: `${SERVER_CERT_DIR}/key.pem`, mode: 0o600, body: files.serverKeyPem },
-  ];
-  if (files.daemonJson !== undefined || files.dockerdEnv !== undefined) {
-    entries.push({ name: "etc/", mode: 0o755 }, { name: "etc/docker/", mode: 0o755 });
-  }
+  const entries: Entry[] = [];
+  const addFile = (path: string, mode: number, body: string) => {
+    const parts = path.replace(/^\/+/, "").split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `${parts.slice(0, i).join("/")}/`;
+      if (!entries.some((e) => e.name === dir))
+        entries.push({ name: dir, mode: dir === "certs/" ? 0o700 : 0o755 });
+    }
+    entries.push({ name: parts.join("/"), mode, body });
+  };
+  // Configuration first, certificates last: a host started before its files arrive waits
+  // for the certificates, so everything else must already be there when they appear.
   if (files.daemonJson !== undefined) {
-    entries.push({
-      name: "etc/docker/daemon.json",
-      mode: 0o644,
-      body: `${JSON.stringify(files.daemonJson, null, 2)}\n`,
-    });
+    addFile("etc/docker/daemon.json", 0o644, `${JSON.stringify(files.daemonJson, null, 2)}\n`);
   }
-  if (files.dockerdEnv !== undefined) {
-    entries.push({ name: "etc/docker/dockerd.env", mode: 0o600, body: dockerdEnvFile(files.dockerdEnv) });
-  }
+  if (files.dockerdEnv !== undefined)
+    addFile("etc/docker/dockerd.env", 0o600, dockerdEnvFile(files.dockerdEnv));
+  for (const file of files.extra ?? []) addFile(file.path, file.mode, file.body);
+  entries.push({ name: "certs/", mode: 0o700 }, { name: `${SERVER_CERT_DIR}/`, mode: 0o700 });
+  addFile(`${SERVER_CERT_DIR}/ca.pem`, 0o644, files.caPem);
+  addFile(`${SERVER_CERT_DIR}/cert.pem`, 0o644, files.serverCertPem);
+  // The key last: the entrypoint starts dockerd once all three are present.
+  addFile(`${SERVER_CERT_DIR}/key.pem`, 0o600, files.serverKeyPem);
   return toTar(entries);
 }
 

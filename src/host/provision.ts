@@ -1,0 +1,135 @@
+import { join } from "node:path";
+import type { Flavor } from "../engine/flavor.js";
+import { DockerDriver, LABEL_HOST, LABEL_ROLE } from "../drivers/docker.js";
+import { DinvError } from "../errors.js";
+import { hostContainerOptions } from "../personalities/docker/container-spec.js";
+import type { Personality } from "../personalities/personality.js";
+import type { HostConfig } from "../store/host-config.js";
+import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
+import type { Progress } from "./progress.js";
+import { applyResources } from "./resources.js";
+
+/** Labels of a host's container (and, with role "cache", its volume). */
+export function hostLabels(config: HostConfig, role: "host" | "cache"): Record<string, string> {
+  return { [LABEL_HOST]: config.name, [LABEL_ROLE]: role, "io.dinv.personality": config.personality };
+}
+
+/** The files a host gets before it starts: its server certificate, the CA, the personality's configuration. */
+export async function provisionArchive(
+  config: HostConfig,
+  hostDir: string,
+  personality: Personality,
+): Promise<Buffer> {
+  const extra: Array<{ path: string; mode: number; body: string }> = [];
+  if (config.registryCache) {
+    // Trust the cache's certificate (issued by the store's CA) for its registry name.
+    extra.push({
+      path: `/etc/docker/certs.d/${config.registryCache.registry}/ca.crt`,
+      mode: 0o644,
+      body: readPublicFile(join(hostDir, config.files.ca)),
+    });
+  }
+  return personality.archive(config, {
+    caPem: readPublicFile(join(hostDir, config.files.ca)),
+    serverCertPem: readPublicFile(join(hostDir, config.files.serverCert)),
+    serverKeyPem: readPrivateFile(join(hostDir, config.files.serverKey)),
+    extra,
+  });
+}
+
+export interface BuildContainerInput {
+  config: HostConfig;
+  hostDir: string;
+  driver: DockerDriver;
+  personality: Personality;
+  flavor: Flavor;
+}
+
+/** Create the host's container from its config and copy its files in (not started). Returns the id. */
+export async function createMachineContainer(
+  input: BuildContainerInput,
+  options = { withFiles: true },
+): Promise<string> {
+  const { config, personality } = input;
+  const { hostConfig: resources } = applyResources(config.resources, input.flavor);
+  const network = config.network;
+  const id = await input.driver.createContainer(
+    hostContainerOptions({
+      containerName: config.container.name,
+      image: config.container.image,
+      volumeName: config.container.volume,
+      privilege: config.container.privilege,
+      labels: hostLabels(config, "host"),
+      restartPolicy: "unless-stopped",
+      servicePort: personality.servicePort,
+      dataDir: personality.dataDir,
+      cmd: personality.command(config),
+      resources,
+      hostname: config.name.replace(/\./g, "-").slice(0, 63),
+      ...(network.mode === "publish"
+        ? { publish: { hostIp: network.publishAddress, hostPort: network.port } }
+        : { network: { name: network.name ?? "", ...(network.ip ? { ip: network.ip } : {}) } }),
+    }),
+  );
+  if (!options.withFiles) return id;
+  try {
+    await input.driver.copyIn(await provisionArchive(config, input.hostDir, personality));
+  } catch (err) {
+    await input.driver.removeContainer(id).catch(() => undefined);
+    throw err;
+  }
+  return id;
+}
+
+const PORT_TAKEN = /port is already allocated|address already in use|bind for .* failed/i;
+
+export function isPortTaken(err: unknown): boolean {
+  return PORT_TAKEN.test((err as Error)?.message ?? "");
+}
+
+/** Start the container and wait until the service answers over TLS; name the cause when it does not. */
+export async function startAndWait(
+  input: BuildContainerInput,
+  timeoutSeconds: number,
+  progress: Progress,
+): Promise<void> {
+  progress.step("starting the host");
+  await input.driver.start();
+  progress.done();
+  progress.step("waiting for the host's service (TLS)");
+  try {
+    await input.personality.waitReady(input.config, input.hostDir, timeoutSeconds * 1000);
+  } catch (err) {
+    throw new DinvError(`${(err as Error).message}${await logTail(input.driver)}`, { cause: err });
+  }
+  progress.done();
+}
+
+async function logTail(driver: DockerDriver): Promise<string> {
+  try {
+    const logs = await driver.logs({ tail: 5 });
+    const chunks: Buffer[] = [];
+    for await (const chunk of logs) chunks.push(Buffer.from(chunk as Buffer));
+    const text = stripDockerStreamHeaders(Buffer.concat(chunks)).trim();
+    return text ? `; the host's last log lines: ${text.split("\n").slice(-3).join(" | ")}` : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Container logs without a TTY carry 8-byte frame headers; drop them for display. */
+export function stripDockerStreamHeaders(buffer: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (
+    offset + 8 <= buffer.length &&
+    buffer[offset + 1] === 0 &&
+    buffer[offset + 2] === 0 &&
+    buffer[offset + 3] === 0
+  ) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return offset === 0 ? buffer.toString("utf8") : Buffer.concat(parts).toString("utf8");
+}

@@ -1,0 +1,121 @@
+import { X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { call } from "../engine/client.js";
+import { DinvError } from "../errors.js";
+import { personalityNamed } from "../personalities/index.js";
+import type { HostConfig } from "../store/host-config.js";
+import type { HostStore } from "../store/host-store.js";
+import { HOST_FILES } from "../store/paths.js";
+import { readPublicFile, writePrivateFile, writePublicFile } from "../store/secure-fs.js";
+import { reissueServerCertificate, servedFingerprint } from "./certificates.js";
+import { registerContext } from "./context.js";
+import { openHost, type OpenHost } from "./open.js";
+import type { Progress } from "./progress.js";
+import { provisionArchive } from "./provision.js";
+
+/** How long a running host gets to serve the new certificate. */
+const RELOAD_TIMEOUT_MS = 60_000;
+
+/**
+ * New server certificate for a host (every SAN kept, the current address picked up),
+ * delivered into the container and, when it runs, taken into use by a reload: SIGHUP makes
+ * the image restart its service with live-restore, so the host's containers keep running.
+ */
+export async function regenerateHostCertificates(
+  store: HostStore,
+  name: string,
+  progress: Progress,
+): Promise<string[]> {
+  const host = openHost(store, name);
+  await refreshNetworkAddress(host);
+  progress.step(`issuing a new server certificate for ${name}`);
+  const certs = await store.certificates();
+  const sans = await reissueServerCertificate(host.config, host.dir, certs.ca);
+  await store.save(host.config);
+  progress.done(sans.join(", "));
+  await deliverAndReload(host, progress);
+  return sans;
+}
+
+/**
+ * On a container network without a fixed address (no --ip) the host may get another
+ * address at each start: follow it. Returns whether it changed.
+ */
+export async function refreshNetworkAddress(host: OpenHost): Promise<boolean> {
+  const network = host.config.network;
+  if (network.mode !== "network" || !network.name || network.ip) return false;
+  const info = await call(host.client, () => host.driver.inspect());
+  const ip = info?.NetworkSettings.Networks?.[network.name]?.IPAddress;
+  if (!ip || ip === network.address) return false;
+  network.address = ip;
+  return true;
+}
+
+/** Copy the host's files in again and, if it runs, make its service use them. */
+export async function deliverAndReload(host: OpenHost, progress: Progress): Promise<void> {
+  const personality = personalityNamed(host.config.personality);
+  progress.step("copying the certificates into the host");
+  await host.driver.copyIn(await provisionArchive(host.config, host.dir, personality));
+  progress.done();
+  const { state } = await host.driver.state();
+  if (state !== "Running") return;
+  progress.step("reloading the host's service (its containers keep running)");
+  const expected = new X509Certificate(readPublicFile(join(host.dir, host.config.files.serverCert)))
+    .fingerprint256;
+  await call(host.client, () =>
+    host.client.docker.getContainer(host.config.container.name).kill({ signal: "SIGHUP" }),
+  );
+  const deadline = Date.now() + RELOAD_TIMEOUT_MS;
+  for (;;) {
+    const served = await servedFingerprint(host.config.network.address, host.config.network.port);
+    if (served === expected) break;
+    if (Date.now() > deadline) {
+      throw new DinvError(
+        `${host.config.name} still serves its old certificate after ${RELOAD_TIMEOUT_MS / 1000}s`,
+        {
+          hint: `restart it with \`dinv restart ${host.config.name}\``,
+        },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await personality.waitReady(host.config, host.dir, RELOAD_TIMEOUT_MS);
+  progress.done();
+}
+
+/**
+ * Renew the store's CA and client pair, then re-issue and deliver every host's certificates
+ * (and re-register their docker contexts). Clients holding the old CA stop working.
+ */
+export async function renewStoreCertificates(
+  store: HostStore,
+  progress: Progress,
+): Promise<{ renewed: string[]; failed: string[] }> {
+  progress.step("creating a new CA and client certificate");
+  const certs = await store.renewCertificates();
+  progress.done();
+  const renewed: string[] = [];
+  const failed: string[] = [];
+  for (const stored of store.list()) {
+    if (!stored.config) {
+      failed.push(`${stored.name} (${stored.error.message})`);
+      continue;
+    }
+    try {
+      const dir = store.hostDir(stored.name);
+      await writePublicFile(join(dir, HOST_FILES.ca), certs.ca.certPem);
+      await writePublicFile(join(dir, HOST_FILES.clientCert), certs.client.certPem);
+      await writePrivateFile(join(dir, HOST_FILES.clientKey), certs.client.keyPem);
+      await regenerateHostCertificates(store, stored.name, progress);
+      await registerContextIfDocker(store, store.load(stored.name));
+      renewed.push(stored.name);
+    } catch (err) {
+      failed.push(`${stored.name} (${err instanceof DinvError ? err.userMessage : (err as Error).message})`);
+    }
+  }
+  return { renewed, failed };
+}
+
+async function registerContextIfDocker(store: HostStore, config: HostConfig): Promise<void> {
+  if (config.personality === "docker") await registerContext(store, config);
+}

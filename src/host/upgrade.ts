@@ -1,0 +1,77 @@
+import { call } from "../engine/client.js";
+import { detectEngine } from "../engine/flavor.js";
+import { DinvError } from "../errors.js";
+import { personalityNamed } from "../personalities/index.js";
+import type { HostStore } from "../store/host-store.js";
+import { openHost } from "./open.js";
+import type { Progress } from "./progress.js";
+import { createMachineContainer, startAndWait } from "./provision.js";
+import { STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
+
+export interface UpgradeResult {
+  name: string;
+  from: string;
+  to: string;
+  upgraded: boolean;
+}
+
+/**
+ * Move a host to the newest (or a given) image: keep its name, volume (the image cache),
+ * certificates, engine options and port; recreate the container; leave it running or
+ * stopped as it was. The old container is kept (renamed) until the new one answers, and
+ * comes back if anything fails.
+ */
+export async function upgradeHost(
+  store: HostStore,
+  name: string,
+  options: { image?: string; timeoutSeconds: number },
+  progress: Progress,
+): Promise<UpgradeResult> {
+  const host = openHost(store, name);
+  const personality = personalityNamed(host.config.personality);
+  const image = options.image ?? personality.defaultImage;
+  const { client, driver, config } = host;
+  const profile = await detectEngine(client);
+  const target = await call(client, () => client.docker.getImage(image).inspect()).catch((err: unknown) => {
+    throw new DinvError(`image ${image} is not on ${client.endpoint.url}`, {
+      cause: err,
+      hint: "build or load it there first",
+    });
+  });
+  const current = await call(client, () => driver.inspect());
+  if (!current)
+    throw new DinvError(`the container of ${name} is missing on ${client.endpoint.url}`, {
+      hint: `remove the host with \`dinv rm -f ${name}\``,
+    });
+  const from = config.container.image;
+  if (current.Image === target.Id) return { name, from, to: image, upgraded: false };
+
+  const wasRunning = current.State.Running;
+  if (wasRunning) {
+    progress.step(`stopping ${name}`);
+    await driver.stop(STOP_TIMEOUT_SECONDS);
+    progress.done();
+  }
+  const parked = `${config.container.name}-upgrading-${Date.now()}`;
+  await call(client, () => client.docker.getContainer(current.Id).rename({ name: parked }));
+  const upgraded = { ...config, container: { ...config.container, image } };
+  const input = { config: upgraded, hostDir: host.dir, driver, personality, flavor: profile.flavor };
+  let newId: string | undefined;
+  try {
+    progress.step(`creating ${name} from ${image}`);
+    newId = await createMachineContainer(input);
+    progress.done();
+    if (wasRunning) await startAndWait(input, options.timeoutSeconds, progress);
+  } catch (err) {
+    // Put the old container back as it was.
+    if (newId) await driver.removeContainer(newId).catch(() => undefined);
+    await call(client, () => client.docker.getContainer(current.Id).rename({ name: config.container.name }));
+    if (wasRunning) await driver.start().catch(() => undefined);
+    throw new DinvError(`upgrading ${name} failed: ${(err as Error).message}; the host is back on ${from}`, {
+      cause: err,
+    });
+  }
+  await driver.removeContainer(current.Id);
+  await store.save(upgraded);
+  return { name, from, to: image, upgraded: true };
+}
