@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Flavor } from "../engine/flavor.js";
-import { DockerDriver, LABEL_HOST, LABEL_ROLE } from "../drivers/docker.js";
+import { LABEL_HOST, LABEL_ROLE, type DockerDriver } from "../drivers/docker.js";
 import { DinvError } from "../errors.js";
 import { hostContainerOptions } from "../personalities/docker/container-spec.js";
 import type { Personality } from "../personalities/personality.js";
