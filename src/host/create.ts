@@ -20,13 +20,7 @@ import { registerContext, unregisterContext } from "./context.js";
 import { buildEngineOptions, type EngineOptionFlags } from "./engine-options.js";
 import { localPortFree, pickPort, usedPorts } from "./port.js";
 import type { Progress } from "./progress.js";
-import {
-  createMachineContainer,
-  hostLabels,
-  isPortTaken,
-  provisionArchive,
-  startAndWait,
-} from "./provision.js";
+import { createMachineContainer, hostLabels, isPortTaken, provisionArchive } from "./provision.js";
 import { applyResources, type Resources } from "./resources.js";
 
 export interface CreateOptions {
