@@ -232,7 +232,7 @@ describe("dinv CLI failures (real engine)", () => {
   it("reuses a kept cache volume when the name is created again", async () => {
     const again = await box.dinv(["create", "--no-context", name]);
     assertOk(again, "create over a kept cache");
-    assert.match(again.stderr, /reusing the image cache/);
+    assert.match(again.stderr, /reusing the data kept in volume/);
     assertOk(await box.dinv(["rm", "-y", name]), "rm");
   });
 
