@@ -11,6 +11,7 @@ import { defineInfo } from "./commands/info.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
+import { defineTransfer } from "./commands/transfer.js";
 import { packageVersion } from "./version.js";
 
 function buildProgram(): Command {
@@ -27,6 +28,7 @@ function buildProgram(): Command {
   defineInfo(program);
   defineLogsExec(program);
   defineDay2(program);
+  defineTransfer(program);
 
   return program;
 }
