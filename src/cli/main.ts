@@ -8,6 +8,7 @@ import { errorMessage, DinvError } from "../errors.js";
 import { defineCreate } from "./commands/create.js";
 import { defineDay2 } from "./commands/day2.js";
 import { defineInfo } from "./commands/info.js";
+import { defineKubelet } from "./commands/kubelet.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
@@ -29,6 +30,7 @@ function buildProgram(): Command {
   defineLogsExec(program);
   defineDay2(program);
   defineTransfer(program);
+  defineKubelet(program);
 
   return program;
 }

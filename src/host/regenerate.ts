@@ -31,9 +31,12 @@ export async function regenerateHostCertificates(
   progress.step(`issuing a new server certificate for ${name}`);
   const certs = await store.certificates();
   if (readPublicFile(join(host.dir, host.config.files.ca)).trim() !== certs.ca.certPem.trim()) {
-    throw new DinvError(`this store's CA did not issue the certificates of "${name}" (imported without --with-ca?)`, {
-      hint: "regenerate them on the workstation that holds its CA, then export and import again",
-    });
+    throw new DinvError(
+      `this store's CA did not issue the certificates of "${name}" (imported without --with-ca?)`,
+      {
+        hint: "regenerate them on the workstation that holds its CA, then export and import again",
+      },
+    );
   }
   const sans = await reissueServerCertificate(host.config, host.dir, certs.ca);
   await store.save(host.config);

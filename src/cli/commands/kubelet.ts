@@ -1,0 +1,84 @@
+/**
+ * `dinv kubelet`: run a virtual kubelet that makes a Docker API endpoint a Kubernetes node.
+ * Everything heavy (@kubernetes/client-node, the kubelet) is imported inside the action so
+ * the other commands never pay for it.
+ */
+import { InvalidArgumentError, type Command } from "commander";
+import type { Taint } from "../../kubelet/kube/types.js";
+import { addEndpointOptions, endpointFlags } from "../options.js";
+import { packageVersion } from "../version.js";
+
+/** KEY=VALUE:EFFECT or KEY:EFFECT, as kubectl taint writes them. */
+export function parseTaint(text: string): Taint {
+  const match = /^([A-Za-z0-9][-A-Za-z0-9_./]*)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(
+    text,
+  );
+  if (!match)
+    throw new InvalidArgumentError(
+      "give KEY=VALUE:EFFECT with EFFECT NoSchedule, PreferNoSchedule or NoExecute",
+    );
+  return {
+    key: match[1] as string,
+    ...(match[2] !== undefined && match[2] !== "" ? { value: match[2] } : {}),
+    effect: match[3] as Taint["effect"],
+  };
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535)
+    throw new InvalidArgumentError("give ADDR:PORT, e.g. 0.0.0.0:10250 (port 0: any free port)");
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+function positive(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
+    return n;
+  };
+}
+
+export function defineKubelet(program: Command): void {
+  addEndpointOptions(
+    program
+      .command("kubelet")
+      .description(
+        "run a virtual kubelet: the endpoint becomes a Kubernetes node and runs the pods scheduled to it",
+      )
+      .option("--kubeconfig <file>", "kubeconfig of the cluster (default: KUBECONFIG or ~/.kube/config)")
+      .requiredOption("--node-name <name>", "name of the node to register"),
+  )
+    .option(
+      "--taint <key=value:effect>",
+      "taint of the node, repeatable (default: virtual-kubelet.io/provider=vic:NoSchedule)",
+      (v: string, prev: Taint[] = []) => [...prev, parseTaint(v)],
+    )
+    .option("--pods <n>", "pod capacity (default: the endpoint's memory / 2 GiB)", positive("--pods"))
+    .option("--pod-sync-workers <n>", "pods reconciled at once", positive("--pod-sync-workers"), 10)
+    .option("--listen <addr:port>", "address of the kubelet API", parseListen, {
+      host: "0.0.0.0",
+      port: 10250,
+    })
+    .option(
+      "--node-ip <ip>",
+      "the node's InternalIP and pods' hostIP (default: the endpoint's or this machine's)",
+    )
+    .option("--infra-image <ref>", "image of pods' infra containers (default: dinv's built-in pause image)")
+    .action(async (opts: Record<string, unknown>) => {
+      const { runKubeletCommand } = await import("../../kubelet/command.js");
+      await runKubeletCommand({
+        kubeconfig: opts.kubeconfig as string | undefined,
+        nodeName: opts.nodeName as string,
+        endpoint: endpointFlags(opts),
+        taints: opts.taint as Taint[] | undefined,
+        pods: opts.pods as number | undefined,
+        workers: opts.podSyncWorkers as number,
+        listen: opts.listen as { host: string; port: number },
+        nodeIP: opts.nodeIp as string | undefined,
+        infraImage: opts.infraImage as string | undefined,
+        kubeletVersion: `dinv-${packageVersion()}`,
+      });
+    });
+}

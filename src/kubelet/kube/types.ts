@@ -1,0 +1,285 @@
+/**
+ * The Kubernetes objects the kubelet reads and writes, as they travel on the wire (JSON:
+ * timestamps are RFC 3339 strings). Only the fields dinv uses are declared; unknown ones
+ * pass through untouched. client-node's V1* classes are not used for this because its
+ * generated client turns timestamps into Date objects while its Watch hands out raw JSON:
+ * one shape everywhere is what keeps comparisons honest.
+ */
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string }>;
+  finalizers?: string[];
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+}
+
+export interface KubeList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export interface KeySelector {
+  name?: string;
+  key: string;
+  optional?: boolean;
+}
+
+export interface EnvVarSource {
+  configMapKeyRef?: KeySelector;
+  secretKeyRef?: KeySelector;
+  fieldRef?: { apiVersion?: string; fieldPath: string };
+  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string | number };
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: EnvVarSource;
+}
+
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name?: string; optional?: boolean };
+  secretRef?: { name?: string; optional?: boolean };
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  hostPort?: number;
+  hostIP?: string;
+  protocol?: "TCP" | "UDP" | "SCTP";
+}
+
+export type Quantity = string | number;
+
+export interface ResourceRequirements {
+  limits?: Record<string, Quantity>;
+  requests?: Record<string, Quantity>;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  ports?: ContainerPort[];
+  resources?: ResourceRequirements;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  tty?: boolean;
+  stdin?: boolean;
+  securityContext?: { privileged?: boolean; runAsUser?: number; runAsGroup?: number };
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface PodSpec {
+  nodeName?: string;
+  containers: Container[];
+  initContainers?: Container[];
+  restartPolicy?: "Always" | "OnFailure" | "Never";
+  terminationGracePeriodSeconds?: number;
+  serviceAccountName?: string;
+  hostNetwork?: boolean;
+  hostname?: string;
+  tolerations?: Toleration[];
+  volumes?: Array<{ name: string } & Record<string, unknown>>;
+}
+
+export interface PodCondition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  lastProbeTime?: string | null;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface ContainerStateWaiting {
+  reason?: string;
+  message?: string;
+}
+export interface ContainerStateRunning {
+  startedAt?: string;
+}
+export interface ContainerStateTerminated {
+  exitCode: number;
+  signal?: number;
+  reason?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  containerID?: string;
+}
+export interface ContainerState {
+  waiting?: ContainerStateWaiting;
+  running?: ContainerStateRunning;
+  terminated?: ContainerStateTerminated;
+}
+
+export interface ContainerStatus {
+  name: string;
+  state: ContainerState;
+  lastState: ContainerState;
+  ready: boolean;
+  started?: boolean;
+  restartCount: number;
+  image: string;
+  imageID: string;
+  containerID?: string;
+}
+
+export type PodPhase = "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+
+export interface PodStatus {
+  phase?: PodPhase;
+  conditions?: PodCondition[];
+  message?: string;
+  reason?: string;
+  hostIP?: string;
+  hostIPs?: Array<{ ip: string }>;
+  podIP?: string;
+  podIPs?: Array<{ ip: string }>;
+  startTime?: string;
+  containerStatuses?: ContainerStatus[];
+  initContainerStatuses?: ContainerStatus[];
+  qosClass?: string;
+}
+
+export interface Pod extends KubeObject {
+  spec: PodSpec;
+  status?: PodStatus;
+}
+
+export interface NodeCondition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  lastHeartbeatTime?: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+export interface NodeStatus {
+  capacity?: Record<string, string>;
+  allocatable?: Record<string, string>;
+  conditions?: NodeCondition[];
+  addresses?: Array<{ type: string; address: string }>;
+  daemonEndpoints?: { kubeletEndpoint?: { Port: number } };
+  nodeInfo?: {
+    machineID: string;
+    systemUUID: string;
+    bootID: string;
+    kernelVersion: string;
+    osImage: string;
+    containerRuntimeVersion: string;
+    kubeletVersion: string;
+    kubeProxyVersion: string;
+    operatingSystem: string;
+    architecture: string;
+  };
+}
+
+export interface Node extends KubeObject {
+  spec?: { taints?: Taint[]; unschedulable?: boolean; providerID?: string };
+  status?: NodeStatus;
+}
+
+export interface Lease extends KubeObject {
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+export interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+export interface Secret extends KubeObject {
+  /** base64-encoded values. */
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  type?: string;
+}
+
+export interface KubeEvent extends KubeObject {
+  involvedObject: {
+    kind: string;
+    namespace?: string;
+    name: string;
+    uid?: string;
+    apiVersion?: string;
+    fieldPath?: string;
+  };
+  reason: string;
+  message: string;
+  type: "Normal" | "Warning";
+  source?: { component: string; host?: string };
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  count?: number;
+  reportingComponent?: string;
+  reportingInstance?: string;
+}
+
+/** The Status object the API server answers errors with. */
+export interface KubeStatus {
+  kind: "Status";
+  apiVersion?: string;
+  status?: "Success" | "Failure";
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: Record<string, unknown>;
+}
+
+/** namespace/name, the key of pods everywhere in the kubelet. */
+export function podKey(pod: { metadata?: ObjectMeta }): string {
+  return `${pod.metadata?.namespace ?? "default"}/${pod.metadata?.name ?? ""}`;
+}
+
+/** RFC 3339 with seconds precision, as Kubernetes writes metav1.Time. */
+export function kubeTime(date: Date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** RFC 3339 with microseconds, as metav1.MicroTime (lease renewTime) must be written. */
+export function kubeMicroTime(date: Date = new Date()): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}

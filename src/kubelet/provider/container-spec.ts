@@ -1,0 +1,153 @@
+/**
+ * Pure translation of a pod's containers into engine create requests. Kubernetes semantics:
+ * `command` replaces the image ENTRYPOINT and drops its CMD; `args` replaces CMD only
+ * (the engine merges the image CMD only when no Entrypoint is given, which is exactly that).
+ */
+import type { Capabilities, Flavor } from "../../engine/flavor.js";
+import type { Container, Pod } from "../kube/types.js";
+import type { CreateContainerSpec } from "./engine.js";
+import { envMap, expand } from "./env.js";
+import {
+  containerName,
+  LABEL_CONTAINER,
+  LABEL_INDEX,
+  LABEL_ROLE,
+  podLabels,
+  type PodIdentity,
+} from "./labels.js";
+import { containerResources } from "./resources.js";
+
+export interface SpecContext {
+  node: string;
+  flavor: Flavor;
+  capabilities: Capabilities;
+  /** The infra container to join (`container:` network mode), when the pod has one. */
+  infraId?: string;
+}
+
+export function podIdentity(pod: Pod): PodIdentity {
+  return {
+    namespace: pod.metadata?.namespace ?? "default",
+    name: pod.metadata?.name ?? "",
+    uid: pod.metadata?.uid ?? "",
+  };
+}
+
+/** Pods share a network namespace through an infra container only where the engine allows it. */
+export function usesInfraContainer(pod: Pod, capabilities: Capabilities): boolean {
+  return capabilities.containerNetworkMode && pod.spec.hostNetwork !== true;
+}
+
+/** Kubernetes restartPolicy → the engine's (the engine restarts, and counts restarts). */
+export function restartPolicy(pod: Pod): { Name: string; MaximumRetryCount?: number } {
+  switch (pod.spec.restartPolicy ?? "Always") {
+    case "Always":
+      return { Name: "always" };
+    case "OnFailure":
+      return { Name: "on-failure" };
+    case "Never":
+      return { Name: "no" };
+  }
+}
+
+/** The image of infra containers, and the command to run when the image names none. */
+export interface InfraImage {
+  ref: string;
+  entrypoint?: string[];
+}
+
+interface PortSet {
+  exposed: Record<string, Record<string, never>>;
+  bindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+}
+
+function ports(containers: readonly Container[]): PortSet {
+  const exposed: PortSet["exposed"] = {};
+  const bindings: PortSet["bindings"] = {};
+  for (const c of containers) {
+    for (const p of c.ports ?? []) {
+      const key = `${p.containerPort}/${(p.protocol ?? "TCP").toLowerCase()}`;
+      exposed[key] = {};
+      // Only hostPort publishes, as with a real kubelet; containerPort alone is informational.
+      if (p.hostPort) (bindings[key] ??= []).push({ HostIp: p.hostIP ?? "", HostPort: String(p.hostPort) });
+    }
+  }
+  return { exposed, bindings };
+}
+
+/** The pause container holding the pod's network namespace (and every port it publishes). */
+export function infraContainerSpec(pod: Pod, image: InfraImage, ctx: SpecContext): CreateContainerSpec {
+  const id = podIdentity(pod);
+  const { exposed, bindings } = ports(pod.spec.containers);
+  return {
+    name: containerName(id, undefined),
+    Image: image.ref,
+    ...(image.entrypoint ? { Entrypoint: image.entrypoint, Cmd: [] } : {}),
+    Hostname: (pod.spec.hostname ?? id.name).slice(0, 63),
+    Labels: { ...podLabels(ctx.node, id), [LABEL_ROLE]: "infra" },
+    ExposedPorts: exposed,
+    HostConfig: {
+      PortBindings: bindings,
+      // It never exits on its own; after an engine restart it must come back before the others.
+      RestartPolicy: { Name: "unless-stopped" },
+      NetworkMode: pod.spec.hostNetwork ? "host" : "bridge",
+    },
+  };
+}
+
+export function appContainerSpec(
+  pod: Pod,
+  container: Container,
+  index: number,
+  env: readonly string[],
+  ctx: SpecContext,
+): CreateContainerSpec {
+  const id = podIdentity(pod);
+  const vars = envMap(env);
+  const command = container.command?.length ? container.command.map((s) => expand(s, vars)) : undefined;
+  const args = container.args?.length ? container.args.map((s) => expand(s, vars)) : undefined;
+  const joined = ctx.infraId !== undefined;
+  const { exposed, bindings } = ports([container]);
+  const user = userOf(container);
+  const spec: CreateContainerSpec = {
+    name: containerName(id, container.name),
+    Image: container.image ?? "",
+    Env: [...env],
+    Labels: {
+      ...podLabels(ctx.node, id),
+      [LABEL_ROLE]: "app",
+      [LABEL_CONTAINER]: container.name,
+      [LABEL_INDEX]: String(index),
+    },
+    Tty: container.tty === true,
+    OpenStdin: container.stdin === true,
+    HostConfig: {
+      RestartPolicy: restartPolicy(pod),
+      ...containerResources(container, ctx.flavor),
+      // Joined containers inherit hostname and ports from the infra container (the engine refuses both here).
+      NetworkMode: joined ? `container:${ctx.infraId}` : pod.spec.hostNetwork ? "host" : "bridge",
+      ...(joined ? {} : { PortBindings: bindings }),
+    },
+    ...(joined ? {} : { Hostname: (pod.spec.hostname ?? id.name).slice(0, 63), ExposedPorts: exposed }),
+    ...(command ? { Entrypoint: command } : {}),
+    ...(args ? { Cmd: args } : {}),
+    ...(container.workingDir ? { WorkingDir: container.workingDir } : {}),
+    ...(user ? { User: user } : {}),
+  };
+  return spec;
+}
+
+function userOf(container: Container): string | undefined {
+  const ctx = container.securityContext;
+  if (ctx?.runAsUser === undefined) return undefined;
+  return ctx.runAsGroup !== undefined ? `${ctx.runAsUser}:${ctx.runAsGroup}` : String(ctx.runAsUser);
+}
+
+/** Kubernetes' default pull policy: Always for :latest or no tag, IfNotPresent otherwise. */
+export function pullPolicy(container: Container): "Always" | "IfNotPresent" | "Never" {
+  if (container.imagePullPolicy) return container.imagePullPolicy;
+  const image = container.image ?? "";
+  if (image.includes("@")) return "IfNotPresent";
+  const tagged = image.lastIndexOf(":") > image.lastIndexOf("/");
+  return !tagged || image.endsWith(":latest") ? "Always" : "IfNotPresent";
+}

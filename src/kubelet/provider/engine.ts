@@ -1,0 +1,99 @@
+/**
+ * The narrow view of a Docker API endpoint that the pod operations need. The provider parts
+ * talk only to this interface, so unit tests drive every failure path with a test double;
+ * docker-engine.ts implements it over the engine layer (dockerode + describeEngineError).
+ */
+import type Dockerode from "dockerode";
+import { EngineError } from "../../errors.js";
+
+/** A container as listed (labels are all the pod cache needs to rebuild itself). */
+export interface EngineContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  state: string;
+}
+
+export type EngineContainerState =
+  "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+
+/** What PodStatus reads from an inspected container. */
+export interface EngineContainerDetails {
+  id: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+  created: string;
+  state: {
+    status: EngineContainerState;
+    exitCode: number;
+    error: string;
+    oomKilled: boolean;
+    startedAt: string;
+    finishedAt: string;
+  };
+  /** Restarts the engine's restart policy made. */
+  restartCount: number;
+  /** The first IPv4 address on any of its networks, when it has one. */
+  ipAddress?: string;
+}
+
+/** A container event from the engine's event stream. */
+export interface EngineContainerEvent {
+  /** start, die, oom, kill, stop, destroy, create, restart… */
+  action: string;
+  id: string;
+  labels: Record<string, string>;
+  exitCode?: number;
+}
+
+export type CreateContainerSpec = Dockerode.ContainerCreateOptions;
+
+export interface EventSubscription {
+  close(): void;
+}
+
+export interface PodEngine {
+  /** Every container carrying all of these labels (running or not). */
+  listContainers(labels: Record<string, string>): Promise<EngineContainerSummary[]>;
+  /** undefined when the container does not exist. */
+  inspectContainer(id: string): Promise<EngineContainerDetails | undefined>;
+  hasImage(ref: string): Promise<boolean>;
+  pullImage(ref: string): Promise<void>;
+  createContainer(spec: CreateContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after timeoutSeconds. Already stopped is success. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Force-remove; a container already gone is success. */
+  removeContainer(id: string): Promise<void>;
+  /** Import a root filesystem tarball as an image (used for the pause image). */
+  importImage(tarball: Buffer, ref: string): Promise<void>;
+  /**
+   * Container events for containers carrying these labels; onEnd is called once when the stream
+   * ends or fails (the caller re-subscribes and resynchronises).
+   */
+  watchEvents(
+    labels: Record<string, string>,
+    onEvent: (event: EngineContainerEvent) => void,
+    onEnd: (err?: Error) => void,
+  ): Promise<EventSubscription>;
+}
+
+/** The HTTP status the engine answered with, when the failure was an engine answer. */
+export function engineStatus(err: unknown): number | undefined {
+  const direct = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  if (typeof direct === "number") return direct;
+  const cause = err instanceof Error ? (err.cause as { statusCode?: unknown } | undefined) : undefined;
+  return typeof cause?.statusCode === "number" ? cause.statusCode : undefined;
+}
+
+/**
+ * True when the engine answered (HTTP status, or an error inside a pull stream): retrying the
+ * same request will fail the same way. Connection failures are transient and worth a retry.
+ */
+export function engineRefused(err: unknown): boolean {
+  if (err instanceof ImagePullError) return true;
+  return engineStatus(err) !== undefined;
+}
+
+/** A pull the engine refused (unknown image, no such registry, denied…). */
+export class ImagePullError extends EngineError {}

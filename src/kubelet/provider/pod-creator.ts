@@ -1,0 +1,153 @@
+/**
+ * PodCreator: pulls a pod's images (all at once, honouring imagePullPolicy) and creates its
+ * containers — the infra container first where the pod has one, then one per spec container.
+ * It creates and never starts; PodStarter starts. Failures become PodOperationError with the
+ * reason a real kubelet would give.
+ */
+import { errorMessage } from "../../errors.js";
+import type { Container, Pod } from "../kube/types.js";
+import {
+  appContainerSpec,
+  infraContainerSpec,
+  pullPolicy,
+  type InfraImage,
+  type SpecContext,
+} from "./container-spec.js";
+import { engineRefused, type PodEngine } from "./engine.js";
+import { resolveEnv, type ConfigSource, type EnvContext } from "./env.js";
+import { PodOperationError } from "./errors.js";
+import type { CachedContainer } from "./pod-cache.js";
+import { QuantityError } from "./resources.js";
+
+export interface CreatorOptions extends Omit<SpecContext, "infraId"> {
+  /** undefined where the engine has no `container:` network mode (VIC) or no pause image. */
+  infraImage: InfraImage | undefined;
+}
+
+export class PodCreator {
+  /** Pulls in flight, shared between pods that need the same image at the same time. */
+  private readonly pulls = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly engine: PodEngine,
+    private readonly config: ConfigSource,
+    private readonly options: CreatorOptions,
+  ) {}
+
+  /** Make every image of the pod present, concurrently. */
+  async pullImages(pod: Pod): Promise<void> {
+    const wanted = new Map<string, "Always" | "IfNotPresent" | "Never">();
+    for (const c of pod.spec.containers) {
+      const image = c.image ?? "";
+      if (!validImageRef(image)) {
+        throw new PodOperationError(`container "${c.name}": invalid image name "${image}"`, {
+          reason: "InvalidImageName",
+          permanent: true,
+          hint: "fix spec.containers[].image",
+        });
+      }
+      const policy = pullPolicy(c);
+      // Always wins over IfNotPresent when two containers share an image.
+      if (wanted.get(image) !== "Always") wanted.set(image, policy);
+    }
+    const infra = this.options.infraImage;
+    if (infra && !wanted.has(infra.ref)) wanted.set(infra.ref, "IfNotPresent");
+    await Promise.all([...wanted].map(([image, policy]) => this.ensureImage(image, policy)));
+  }
+
+  private async ensureImage(image: string, policy: "Always" | "IfNotPresent" | "Never"): Promise<void> {
+    if (policy !== "Always") {
+      const present = await this.engine.hasImage(image).catch((err: unknown) => {
+        throw pullFailure(image, err);
+      });
+      if (present) return;
+      if (policy === "Never") {
+        throw new PodOperationError(`image "${image}" is not present and imagePullPolicy is Never`, {
+          reason: "ErrImageNeverPull",
+          permanent: true,
+          hint: "load the image on the endpoint, or change imagePullPolicy",
+        });
+      }
+    }
+    let pull = this.pulls.get(image);
+    if (!pull) {
+      pull = this.engine.pullImage(image).finally(() => this.pulls.delete(image));
+      this.pulls.set(image, pull);
+    }
+    await pull.catch((err: unknown) => {
+      throw pullFailure(image, err);
+    });
+  }
+
+  /** The infra container, or undefined when the pod runs without one. */
+  async createInfra(pod: Pod): Promise<string | undefined> {
+    const image = this.options.infraImage;
+    if (!image) return undefined;
+    try {
+      return await this.engine.createContainer(infraContainerSpec(pod, image, this.options));
+    } catch (err) {
+      throw new PodOperationError(`cannot create the pod's infra container: ${errorMessage(err)}`, {
+        reason: "InfraContainerError",
+        permanent: engineRefused(err),
+        cause: err,
+      });
+    }
+  }
+
+  async createContainer(
+    pod: Pod,
+    container: Container,
+    index: number,
+    envContext: EnvContext,
+    infraId: string | undefined,
+  ): Promise<CachedContainer> {
+    let env: string[];
+    let spec;
+    try {
+      env = await resolveEnv(pod, container, this.config, envContext);
+      spec = appContainerSpec(pod, container, index, env, {
+        ...this.options,
+        ...(infraId ? { infraId } : {}),
+      });
+    } catch (err) {
+      throw new PodOperationError(`container "${container.name}": ${errorMessage(err)}`, {
+        reason: "CreateContainerConfigError",
+        // A missing configMap or secret may appear later; a malformed quantity will not.
+        permanent: err instanceof QuantityError,
+        cause: err,
+      });
+    }
+    try {
+      const id = await this.engine.createContainer(spec);
+      return { name: container.name, id, index };
+    } catch (err) {
+      throw new PodOperationError(`container "${container.name}": ${errorMessage(err)}`, {
+        reason: "CreateContainerError",
+        permanent: engineRefused(err),
+        cause: err,
+      });
+    }
+  }
+}
+
+function pullFailure(image: string, err: unknown): PodOperationError {
+  if (err instanceof PodOperationError) return err;
+  return new PodOperationError(`failed to pull image "${image}": ${errorMessage(err)}`, {
+    reason: "ErrImagePull",
+    permanent: engineRefused(err),
+    hint: "check the image name and that the endpoint can reach its registry",
+    cause: err,
+  });
+}
+
+/** Roughly the reference grammar: lowercase path components, optional registry host, tag or digest. */
+function validImageRef(image: string): boolean {
+  return (
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$/.test(
+      image,
+    ) ||
+    /^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)+(:[\w][\w.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$/.test(
+      image,
+    )
+  );
+}

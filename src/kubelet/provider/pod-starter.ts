@@ -1,0 +1,40 @@
+/** PodStarter: starts the infra container first (the others join its network), then the app containers. */
+import { errorMessage } from "../../errors.js";
+import { engineRefused, type PodEngine } from "./engine.js";
+import { PodOperationError } from "./errors.js";
+import type { CachedPod } from "./pod-cache.js";
+
+export class PodStarter {
+  constructor(private readonly engine: PodEngine) {}
+
+  async startInfra(entry: CachedPod): Promise<void> {
+    if (!entry.infraId) return;
+    try {
+      await this.engine.startContainer(entry.infraId);
+    } catch (err) {
+      throw new PodOperationError(`cannot start the pod's infra container: ${errorMessage(err)}`, {
+        reason: "InfraContainerError",
+        permanent: engineRefused(err),
+        cause: err,
+      });
+    }
+  }
+
+  /** Start every app container (concurrently: Kubernetes gives no order among them). */
+  async startContainers(entry: CachedPod): Promise<void> {
+    await Promise.all(
+      [...entry.containers.values()].map(async (c) => {
+        try {
+          await this.engine.startContainer(c.id);
+        } catch (err) {
+          throw new PodOperationError(`container "${c.name}" did not start: ${errorMessage(err)}`, {
+            reason: "StartError",
+            permanent: engineRefused(err),
+            hint: "check the container's command and image",
+            cause: err,
+          });
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * PodStatus: the Kubernetes status of a pod from what the engine reports about its containers —
+ * real states (Waiting/Running/Terminated with exit codes and reasons), restart counts, phase,
+ * the four conditions, IPs and start time. The original VIC provider reported every container
+ * Ready whatever its state; here Ready means running.
+ */
+import {
+  kubeTime,
+  type ContainerState,
+  type ContainerStatus,
+  type Pod,
+  type PodCondition,
+  type PodPhase,
+  type PodStatus,
+} from "../kube/types.js";
+import type { EngineContainerDetails, PodEngine } from "./engine.js";
+import type { CachedPod } from "./pod-cache.js";
+
+export interface StatusContext {
+  hostIP: string;
+  /** Container ID scheme: docker://, podman://, vic://. */
+  runtime: string;
+  /** The last termination seen per engine container id (from die events), for lastState. */
+  lastTermination?: ReadonlyMap<string, { exitCode: number; finishedAt: string }>;
+  now?: Date;
+}
+
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+function engineTime(value: string | undefined): string | undefined {
+  if (!value || value.startsWith("0001-01-01")) return undefined;
+  return kubeTime(new Date(value));
+}
+
+function containerState(
+  details: EngineContainerDetails | undefined,
+  waitingReason: { reason: string; message?: string },
+  containerID: string | undefined,
+): ContainerState {
+  if (!details) return { waiting: waitingReason };
+  const s = details.state;
+  switch (s.status) {
+    case "running":
+    case "paused":
+      return { running: { startedAt: engineTime(s.startedAt) ?? kubeTime() } };
+    case "restarting":
+      // The engine's restart policy is backing off between restarts.
+      return {
+        waiting: { reason: "CrashLoopBackOff", message: `exited with code ${s.exitCode}; restarting` },
+      };
+    case "created":
+      return { waiting: { reason: "ContainerCreating" } };
+    case "exited":
+    case "dead":
+    case "removing": {
+      if (!engineTime(s.startedAt) && s.error) {
+        // Never ran: the start itself failed.
+        return { waiting: { reason: "StartError", message: s.error } };
+      }
+      const reason = s.oomKilled ? "OOMKilled" : s.exitCode === 0 ? "Completed" : "Error";
+      return {
+        terminated: {
+          exitCode: s.exitCode,
+          reason,
+          ...(s.error ? { message: s.error } : {}),
+          startedAt: engineTime(s.startedAt) ?? ZERO_TIME,
+          finishedAt: engineTime(s.finishedAt) ?? ZERO_TIME,
+          ...(containerID ? { containerID } : {}),
+        },
+      };
+    }
+  }
+}
+
+/** Compute the status; `previous` keeps condition transition times and startTime stable. */
+export function podStatusFrom(
+  entry: CachedPod | undefined,
+  pod: Pod,
+  details: ReadonlyMap<string, EngineContainerDetails | undefined>,
+  infra: EngineContainerDetails | undefined,
+  ctx: StatusContext,
+): PodStatus {
+  const previous = pod.status ?? {};
+  const now = kubeTime(ctx.now);
+  const failure = entry?.failure;
+  const waiting = failure
+    ? { reason: failure.reason, message: failure.message }
+    : entry?.waiting
+      ? { reason: entry.waiting.reason, message: entry.waiting.message }
+      : { reason: "ContainerCreating" };
+
+  const statuses: ContainerStatus[] = pod.spec.containers.map((c) => {
+    const cached = entry?.containers.get(c.name);
+    const d = cached ? details.get(cached.id) : undefined;
+    const containerID = d ? `${ctx.runtime}${d.id}` : undefined;
+    const state = containerState(d, waiting, containerID);
+    const last = cached ? ctx.lastTermination?.get(cached.id) : undefined;
+    const lastState: ContainerState =
+      last && d && d.restartCount > 0
+        ? {
+            terminated: {
+              exitCode: last.exitCode,
+              reason: last.exitCode === 0 ? "Completed" : "Error",
+              finishedAt: engineTime(last.finishedAt) ?? ZERO_TIME,
+              startedAt: ZERO_TIME,
+            },
+          }
+        : {};
+    return {
+      name: c.name,
+      state,
+      lastState,
+      ready: state.running !== undefined,
+      started: state.running !== undefined,
+      restartCount: d?.restartCount ?? 0,
+      image: c.image ?? "",
+      imageID: d?.imageId ?? "",
+      ...(containerID ? { containerID } : {}),
+    };
+  });
+
+  const phase = phaseOf(statuses, failure !== undefined);
+  const allReady = statuses.every((s) => s.ready);
+  const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
+  const readyMessage = notReady.length
+    ? `containers with unready status: [${notReady.join(" ")}]`
+    : undefined;
+  const conditions: PodCondition[] = [
+    condition("Initialized", true),
+    condition("Ready", allReady, allReady ? undefined : "ContainersNotReady", readyMessage),
+    condition("ContainersReady", allReady, allReady ? undefined : "ContainersNotReady", readyMessage),
+    condition("PodScheduled", true),
+  ].map((c) => {
+    const before = previous.conditions?.find((p) => p.type === c.type);
+    return {
+      ...c,
+      lastTransitionTime:
+        before && before.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now,
+    };
+  });
+
+  const podIP = (infra ?? firstWithIp(details))?.ipAddress;
+  const startTime = previous.startTime ?? entry?.createdAt ?? now;
+  return {
+    phase,
+    conditions,
+    ...(failure ? { reason: failure.reason, message: failure.message } : {}),
+    hostIP: ctx.hostIP,
+    hostIPs: [{ ip: ctx.hostIP }],
+    ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
+    startTime,
+    containerStatuses: statuses,
+  };
+}
+
+function condition(type: string, ok: boolean, reason?: string, message?: string): PodCondition {
+  return {
+    type,
+    status: ok ? "True" : "False",
+    lastProbeTime: null,
+    ...(reason ? { reason } : {}),
+    ...(message ? { message } : {}),
+  };
+}
+
+function firstWithIp(details: ReadonlyMap<string, EngineContainerDetails | undefined>) {
+  return [...details.values()].find((d) => d?.ipAddress);
+}
+
+/** Kubernetes' phase rules over container states. */
+export function phaseOf(statuses: readonly ContainerStatus[], failed: boolean): PodPhase {
+  if (failed) return "Failed";
+  if (statuses.length === 0) return "Pending";
+  if (statuses.some((s) => s.state.running || s.state.waiting?.reason === "CrashLoopBackOff"))
+    return "Running";
+  if (statuses.every((s) => s.state.terminated)) {
+    return statuses.every((s) => s.state.terminated?.exitCode === 0) ? "Succeeded" : "Failed";
+  }
+  // Some terminated while others never started: still running towards a result.
+  if (
+    statuses.some((s) => s.state.terminated) &&
+    statuses.every((s) => s.state.terminated || s.state.running)
+  )
+    return "Running";
+  return "Pending";
+}
+
+/** Reads the engine and computes the status of one cached pod. */
+export class PodStatusReader {
+  constructor(private readonly engine: PodEngine) {}
+
+  async read(entry: CachedPod | undefined, pod: Pod, ctx: StatusContext): Promise<PodStatus> {
+    const ids = entry ? [...entry.containers.values()].map((c) => c.id) : [];
+    const [infra, ...found] = await Promise.all([
+      entry?.infraId ? this.engine.inspectContainer(entry.infraId) : Promise.resolve(undefined),
+      ...ids.map((id) => this.engine.inspectContainer(id)),
+    ]);
+    const details = new Map(ids.map((id, i) => [id, found[i]]));
+    return podStatusFrom(entry, pod, details, infra, ctx);
+  }
+}

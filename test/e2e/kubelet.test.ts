@@ -1,0 +1,503 @@
+/**
+ * The virtual kubelet end to end: the real `dinv kubelet` command in a child process, the real
+ * engine (DOCKER_HOST), and the repository's Kubernetes API test server — or a real cluster
+ * when KUBE_E2E_KUBECONFIG names one (pods are bound with spec.nodeName and tolerate the
+ * node's taint, so no scheduler decision is involved; tests that need the test server's hooks
+ * are skipped there).
+ *
+ * Pod images: dinv/host:latest tagged as dinv-test/pod-base:1 (it has sh, sleep and perl; its
+ * ENTRYPOINT is overridden through `command`, as Kubernetes does). Every container the kubelet
+ * makes carries io.dinv.pod.node=<this run's node name>; after() removes them all.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { EngineClient } from "../../src/engine/client.js";
+import type { KubeList, Lease, Node, Pod } from "../../src/kubelet/kube/types.js";
+import { loadKubeConfig, RestKubeApi } from "../../src/kubelet/kube/rest-api.js";
+import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
+import { KubeApiTestServer } from "../fixtures/k8s-api-server/server.js";
+
+const POD_IMAGE = "dinv-test/pod-base:1";
+const REAL_CLUSTER = process.env.KUBE_E2E_KUBECONFIG;
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** Runs `dinv kubelet` through the real command definition (main.ts registers the same function). */
+const LAUNCHER = `
+const { Command } = await import("commander");
+const { defineKubelet } = await import(${JSON.stringify(new URL("../../src/cli/commands/kubelet.js", import.meta.url).href)});
+const program = new Command("dinv").exitOverride();
+defineKubelet(program);
+await program.parseAsync(JSON.parse(process.env.DINV_KUBELET_ARGS), { from: "user" });
+`;
+
+interface KubeletProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    await sleep(everyMs);
+  }
+}
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 180_000 }, () => {
+  const nodeName = runId("kubelet-e2e");
+  const namespace = REAL_CLUSTER ? nodeName : "default";
+  const dir = mkdtempSync(join(tmpdir(), "dinv-kubelet-e2e-"));
+  const kubeconfig = REAL_CLUSTER ?? join(dir, "kubeconfig");
+  let server: KubeApiTestServer | undefined;
+  let engine: EngineClient;
+  let api: RestKubeApi;
+  let kubelet: KubeletProcess | undefined;
+
+  function startKubelet(): KubeletProcess {
+    const args = [
+      "kubelet",
+      "--kubeconfig",
+      kubeconfig,
+      "--node-name",
+      nodeName,
+      "--listen",
+      "127.0.0.1:0",
+      "--node-ip",
+      "127.0.0.1",
+      "--pod-sync-workers",
+      "10",
+    ];
+    const child = spawn(process.execPath, ["--input-type=module", "-e", LAUNCHER], {
+      cwd: ROOT,
+      env: { ...process.env, DINV_KUBELET_ARGS: JSON.stringify(args) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    return { child, output: () => output, exited };
+  }
+
+  async function stopKubelet(): Promise<number | null> {
+    if (!kubelet) return null;
+    const current = kubelet;
+    kubelet = undefined;
+    current.child.kill("SIGTERM");
+    const code = await Promise.race([current.exited, sleep(15_000).then(() => "hung" as const)]);
+    if (code === "hung") {
+      current.child.kill("SIGKILL");
+      throw new Error(`the kubelet did not exit within 15 s of SIGTERM:\n${current.output()}`);
+    }
+    return code;
+  }
+
+  const podsPath = `/api/v1/namespaces/${namespace}/pods`;
+  const getPod = (name: string) => api.request<Pod>("GET", `${podsPath}/${name}`);
+  const getNode = () => api.request<Node>("GET", `/api/v1/nodes/${nodeName}`);
+
+  function pod(name: string, containers: Pod["spec"]["containers"], extra: Partial<Pod["spec"]> = {}): Pod {
+    return {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, labels: { "dinv-e2e": nodeName } },
+      spec: {
+        nodeName,
+        terminationGracePeriodSeconds: 1,
+        tolerations: [{ key: "virtual-kubelet.io/provider", operator: "Exists", effect: "NoSchedule" }],
+        containers,
+        ...extra,
+      },
+    };
+  }
+
+  const sh = (script: string) => ({ image: POD_IMAGE, command: ["/bin/sh", "-c", script] });
+
+  async function createPod(p: Pod): Promise<Pod> {
+    return api.request<Pod>("POST", podsPath, p);
+  }
+
+  async function waitPhase(name: string, phases: string[], timeoutMs = 30_000): Promise<Pod> {
+    return until(
+      `pod ${name} to reach ${phases.join("/")}`,
+      async () => {
+        const p = await getPod(name);
+        return phases.includes(p.status?.phase ?? "") ? p : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  async function podContainers(
+    uid?: string,
+  ): Promise<Array<{ Id: string; Labels: Record<string, string>; State: string }>> {
+    const label = [`io.dinv.pod.node=${nodeName}`, ...(uid ? [`io.dinv.pod.uid=${uid}`] : [])];
+    return engine.docker.listContainers({ all: true, filters: JSON.stringify({ label }) });
+  }
+
+  before(async () => {
+    engine = await testEngine();
+    await engine.docker.getImage(HOST_IMAGE).tag({ repo: "dinv-test/pod-base", tag: "1" });
+    if (!REAL_CLUSTER) {
+      server = new KubeApiTestServer();
+      await server.start();
+      server.writeKubeconfig(kubeconfig);
+    }
+    api = new RestKubeApi(loadKubeConfig(kubeconfig));
+    if (REAL_CLUSTER) await api.request("POST", "/api/v1/namespaces", { metadata: { name: namespace } });
+    kubelet = startKubelet();
+    await until(
+      "the node to register and be Ready",
+      async () => {
+        if (kubelet && kubelet.child.exitCode !== null)
+          throw new Error(`kubelet exited: ${kubelet.output()}`);
+        const node = await getNode().catch(() => undefined);
+        return node?.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True")
+          ? node
+          : undefined;
+      },
+      30_000,
+      50,
+    );
+  });
+
+  after(async () => {
+    await stopKubelet().catch(() => undefined);
+    if (engine) await removeLabelled(engine, nodeName, "io.dinv.pod.node");
+    if (REAL_CLUSTER && api) {
+      await api.request("DELETE", `/api/v1/namespaces/${namespace}`).catch(() => undefined);
+      await api.request("DELETE", `/api/v1/nodes/${nodeName}`).catch(() => undefined);
+      await api
+        .request("DELETE", `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`)
+        .catch(() => undefined);
+    }
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers the node: capacity from /info, labels, taint, Ready, real port, nodeInfo, lease", async () => {
+    const node = await getNode();
+    const info = (await engine.docker.info()) as { NCPU: number; MemTotal: number };
+    assert.equal(node.status?.capacity?.cpu, String(info.NCPU));
+    assert.equal(node.status?.capacity?.memory, `${Math.floor(info.MemTotal / 1024)}Ki`);
+    assert.equal(node.status?.capacity?.pods, String(Math.max(1, Math.floor(info.MemTotal / 2 ** 31))));
+    assert.deepEqual(node.status?.allocatable, node.status?.capacity);
+    assert.equal(node.metadata?.labels?.type, "virtual-kubelet");
+    assert.equal(node.metadata?.labels?.["kubernetes.io/role"], "agent");
+    assert.equal(node.metadata?.labels?.["node.kubernetes.io/exclude-from-external-load-balancers"], "true");
+    assert.deepEqual(node.spec?.taints, [
+      { key: "virtual-kubelet.io/provider", value: "vic", effect: "NoSchedule" },
+    ]);
+    const ready = node.status?.conditions?.find((c) => c.type === "Ready");
+    assert.equal(ready?.status, "True");
+    assert.ok(ready?.lastHeartbeatTime && Date.now() - Date.parse(ready.lastHeartbeatTime) < 60_000);
+    assert.deepEqual(node.status?.addresses, [
+      { type: "InternalIP", address: "127.0.0.1" },
+      { type: "Hostname", address: nodeName },
+    ]);
+    assert.match(node.status?.nodeInfo?.kubeletVersion ?? "", /^dinv-\d+\.\d+\.\d+/);
+    assert.match(node.status?.nodeInfo?.containerRuntimeVersion ?? "", /^docker:\/\/\d+/);
+    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
+    assert.ok(port > 0, "daemonEndpoints carries the real port");
+    assert.deepEqual(await httpGet(`http://127.0.0.1:${port}/healthz`), { status: 200, body: "ok" });
+    const lease = await api.request<Lease>(
+      "GET",
+      `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`,
+    );
+    assert.equal(lease.spec?.holderIdentity, nodeName);
+    assert.equal(lease.spec?.leaseDurationSeconds, 40);
+    assert.match(lease.spec?.renewTime ?? "", /\.\d{6}Z$/, "renewTime is a MicroTime");
+  });
+
+  it("runs 20 pods scheduled at once (all Running, one infra + one app container each)", async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+    const started = Date.now();
+    await Promise.all(names.map((n) => createPod(pod(n, [{ name: "main", ...sh("exec sleep 3600") }]))));
+    const running = await until(
+      "20 pods Running",
+      async () => {
+        const list = await api.request<KubeList<Pod>>(
+          "GET",
+          `${podsPath}?labelSelector=dinv-e2e%3D${nodeName}`,
+        );
+        const pods = list.items.filter((p) => p.metadata?.name?.startsWith("burst-"));
+        return pods.length === 20 && pods.every((p) => p.status?.phase === "Running") ? pods : undefined;
+      },
+      90_000,
+      200,
+    );
+    const elapsed = Date.now() - started;
+    console.log(`# 20 pods Running after ${elapsed} ms`);
+    for (const p of running) {
+      const status = p.status;
+      assert.ok(status?.podIP, `${p.metadata?.name} has a pod IP`);
+      assert.equal(status?.hostIP, "127.0.0.1");
+      assert.ok(status?.startTime);
+      assert.equal(status?.containerStatuses?.[0]?.ready, true);
+      assert.match(status?.containerStatuses?.[0]?.containerID ?? "", /^docker:\/\/[0-9a-f]{64}$/);
+      for (const type of ["PodScheduled", "Initialized", "ContainersReady", "Ready"]) {
+        assert.equal(
+          status?.conditions?.find((c) => c.type === type)?.status,
+          "True",
+          `${p.metadata?.name} ${type}`,
+        );
+      }
+    }
+    const containers = await podContainers();
+    const burst = containers.filter((c) => c.Labels["io.dinv.pod.name"]?.startsWith("burst-"));
+    assert.equal(burst.length, 40, "20 infra + 20 app containers, nothing duplicated");
+  });
+
+  it("gives a pod's containers one network namespace: they talk over localhost", async () => {
+    const server = `exec perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:8080", Listen => 5, ReuseAddr => 1) or die; while ($c = $s->accept) { print $c "hello-over-localhost\\n"; close $c }'`;
+    const client = `for i in $(seq 1 50); do if exec 3<>/dev/tcp/127.0.0.1/8080; then read -r line <&3; [ "$line" = hello-over-localhost ] && exit 0; exit 2; fi; sleep 0.1; done; exit 1`;
+    await createPod(
+      pod(
+        "localhost",
+        [
+          { name: "server", ...sh(server), ports: [{ containerPort: 8080 }] },
+          { name: "client", image: POD_IMAGE, command: ["/bin/bash", "-c", client] },
+        ],
+        { restartPolicy: "Never" },
+      ),
+    );
+    const p = await until("the client container to finish", async () => {
+      const got = await getPod("localhost");
+      return got.status?.containerStatuses?.find((c) => c.name === "client")?.state.terminated
+        ? got
+        : undefined;
+    });
+    const clientState = p.status?.containerStatuses?.find((c) => c.name === "client")?.state.terminated;
+    assert.equal(
+      clientState?.exitCode,
+      0,
+      "the client read the server's greeting on 127.0.0.1 (1: never connected, 2: wrong answer)",
+    );
+    assert.equal(clientState?.reason, "Completed");
+    assert.ok(
+      p.status?.containerStatuses?.find((c) => c.name === "server")?.state.running,
+      "the server keeps running",
+    );
+    assert.equal(p.status?.phase, "Running");
+    assert.equal(
+      p.status?.conditions?.find((c) => c.type === "Ready")?.status,
+      "False",
+      "a terminated container is not ready",
+    );
+  });
+
+  it("resolves env from a configMap, a secret and the downward API", async () => {
+    await api.request("POST", `/api/v1/namespaces/${namespace}/configmaps`, {
+      metadata: { name: "e2e-config" },
+      data: { greeting: "hello from a configmap", MODE: "from-envFrom" },
+    });
+    await api.request("POST", `/api/v1/namespaces/${namespace}/secrets`, {
+      metadata: { name: "e2e-secret" },
+      data: { password: Buffer.from("s3cr3t value").toString("base64") },
+    });
+    const checks = [
+      '[ "$GREETING" = "hello from a configmap" ] || exit 11',
+      '[ "$PASSWORD" = "s3cr3t value" ] || exit 12',
+      '[ "$POD_NAME" = env-pod ] || exit 13',
+      '[ "$MODE" = from-envFrom ] || exit 14',
+      '[ "$COMBINED" = "env-pod/s3cr3t value" ] || exit 15',
+      "exit 0",
+    ].join("; ");
+    await createPod(
+      pod(
+        "env-pod",
+        [
+          {
+            name: "check",
+            ...sh(checks),
+            envFrom: [{ configMapRef: { name: "e2e-config" } }],
+            env: [
+              { name: "GREETING", valueFrom: { configMapKeyRef: { name: "e2e-config", key: "greeting" } } },
+              { name: "PASSWORD", valueFrom: { secretKeyRef: { name: "e2e-secret", key: "password" } } },
+              { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              { name: "COMBINED", value: "$(POD_NAME)/$(PASSWORD)" },
+            ],
+          },
+        ],
+        { restartPolicy: "Never" },
+      ),
+    );
+    const p = await waitPhase("env-pod", ["Succeeded", "Failed"]);
+    const terminated = p.status?.containerStatuses?.[0]?.state.terminated;
+    assert.equal(terminated?.exitCode, 0, "exit 11..15 name the variable that was wrong");
+    assert.equal(p.status?.phase, "Succeeded");
+  });
+
+  it("marks a pod whose image cannot be had Failed, with a reason and message", async () => {
+    await createPod(
+      pod("bad-image", [
+        { name: "main", image: "dinv-test/no-such-image:1", imagePullPolicy: "IfNotPresent" },
+      ]),
+    );
+    await createPod(pod("invalid-image", [{ name: "main", image: "Not A Valid/Image!" }]));
+    const missing = await waitPhase("bad-image", ["Failed"]);
+    assert.equal(missing.status?.reason, "ErrImagePull");
+    assert.match(missing.status?.message ?? "", /dinv-test\/no-such-image:1/);
+    assert.equal(missing.status?.containerStatuses?.[0]?.state.waiting?.reason, "ErrImagePull");
+    const invalid = await waitPhase("invalid-image", ["Failed"]);
+    assert.equal(invalid.status?.reason, "InvalidImageName");
+    assert.equal(
+      (await podContainers(missing.metadata?.uid)).length,
+      0,
+      "a failed pod leaves no container behind",
+    );
+    if (server) {
+      const events = server
+        .objects("events")
+        .filter((e) => (e.involvedObject as { name?: string }).name === "bad-image");
+      assert.equal(events[0]?.reason, "ErrImagePull", "a Warning event tells the story");
+    }
+  });
+
+  it("reports a container's exit as Terminated with its exit code, within a second", async () => {
+    await createPod(pod("exits", [{ name: "main", ...sh("sleep 1; exit 7") }], { restartPolicy: "Never" }));
+    const p = await until(
+      "the container to terminate",
+      async () => {
+        const got = await getPod("exits");
+        return got.status?.containerStatuses?.[0]?.state.terminated ? got : undefined;
+      },
+      30_000,
+      25,
+    );
+    const seen = Date.now();
+    const terminated = p.status?.containerStatuses?.[0]?.state.terminated;
+    assert.equal(terminated?.exitCode, 7);
+    assert.equal(terminated?.reason, "Error");
+    assert.equal(p.status?.phase, "Failed");
+    const id = (terminated?.containerID ?? "").replace("docker://", "");
+    const finished = Date.parse((await engine.docker.getContainer(id).inspect()).State.FinishedAt);
+    console.log(`# exit reflected in the API ${seen - finished} ms after the container died`);
+    assert.ok(seen - finished < 1000, `reflected ${seen - finished} ms after the exit`);
+  });
+
+  it("restarts per restartPolicy OnFailure and counts restarts", async () => {
+    await createPod(
+      pod("restarts", [{ name: "main", ...sh("sleep 0.3; exit 3") }], { restartPolicy: "OnFailure" }),
+    );
+    const p = await until("a restart to be counted", async () => {
+      const got = await getPod("restarts");
+      return (got.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? got : undefined;
+    });
+    assert.ok((p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+  });
+
+  it("deletes a pod: containers removed, then the API object", async () => {
+    await createPod(pod("doomed", [{ name: "main", ...sh("exec sleep 3600") }]));
+    const running = await waitPhase("doomed", ["Running"]);
+    const uid = running.metadata?.uid;
+    assert.equal((await podContainers(uid)).length, 2);
+    await api.request("DELETE", `${podsPath}/doomed`, { gracePeriodSeconds: 1 });
+    await until("the pod object to go", async () =>
+      (await getPod("doomed").catch(() => undefined)) ? undefined : true,
+    );
+    assert.equal((await podContainers(uid)).length, 0, "no container of the pod is left");
+  });
+
+  it("survives a restart: SIGTERM leaves the node NotReady and pods running; the next start rehydrates without duplicates", async () => {
+    await createPod(pod("gone-while-down", [{ name: "main", ...sh("exec sleep 3600") }]));
+    const goneUid = (await waitPhase("gone-while-down", ["Running"])).metadata?.uid;
+    const before = await podContainers();
+    const beforeStatus = await getPod("burst-0");
+    const code = await stopKubelet();
+    assert.equal(code, 0, "exits 0 on SIGTERM");
+    const node = await getNode();
+    assert.equal(
+      node.status?.conditions?.find((c) => c.type === "Ready")?.status,
+      "False",
+      "NotReady after SIGTERM",
+    );
+    const stillRunning = (await podContainers()).filter((c) => c.State === "running").length;
+    assert.equal(stillRunning, before.filter((c) => c.State === "running").length, "pods keep running");
+
+    // While it is down: one pod deleted for good (force), one created.
+    await api.request("DELETE", `${podsPath}/gone-while-down`, { gracePeriodSeconds: 0 });
+    await createPod(pod("born-while-down", [{ name: "main", ...sh("exec sleep 3600") }]));
+
+    kubelet = startKubelet();
+    await waitPhase("born-while-down", ["Running"]);
+    await until("the node to be Ready again", async () => {
+      const n = await getNode();
+      return n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? n : undefined;
+    });
+    await until("the deleted pod's containers to be removed", async () =>
+      (await podContainers(goneUid)).length === 0 ? true : undefined,
+    );
+    const after = await podContainers();
+    const ids = (list: typeof before) =>
+      list
+        .filter((c) => c.Labels["io.dinv.pod.name"]?.startsWith("burst-"))
+        .map((c) => c.Id)
+        .sort();
+    assert.deepEqual(ids(after), ids(before), "the same containers, none duplicated");
+    const afterStatus = await getPod("burst-0");
+    assert.equal(afterStatus.status?.phase, "Running");
+    assert.equal(
+      afterStatus.status?.containerStatuses?.[0]?.containerID,
+      beforeStatus.status?.containerStatuses?.[0]?.containerID,
+    );
+    assert.equal(afterStatus.status?.startTime, beforeStatus.status?.startTime, "startTime kept");
+  });
+
+  it(
+    "re-lists after the watch history expires (410) and after a dropped stream",
+    { skip: REAL_CLUSTER ? "needs the test server's hooks" : false },
+    async () => {
+      const test = server as KubeApiTestServer;
+      const lists = () =>
+        test.requests.filter((r) => r.startsWith("GET /api/v1/pods?") && !r.includes("watch=true")).length;
+      for (const [name, cut] of [
+        ["after-410", () => test.compact()],
+        ["after-drop", () => test.dropWatches()],
+      ] as const) {
+        await until("the kubelet's watch", async () => (test.openWatches > 0 ? true : undefined));
+        const before = lists();
+        cut();
+        await until("a fresh list", async () => (lists() > before ? true : undefined));
+        await createPod(pod(name, [{ name: "main", ...sh("exec sleep 3600") }]));
+        await waitPhase(name, ["Running"]);
+      }
+    },
+  );
+});

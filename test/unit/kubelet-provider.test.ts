@@ -1,0 +1,872 @@
+/**
+ * The pod operations (PodCache, PodCreator, PodStarter, PodStopper, PodDeleter, PodStatus and the
+ * provider composing them) against a test double of the engine, one test per failing step —
+ * as the original VIC provider's mock-based tests did, plus what it never checked.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { capabilitiesOf } from "../../src/engine/flavor.js";
+import { EngineError } from "../../src/errors.js";
+import type { ConfigMap, Pod, Secret } from "../../src/kubelet/kube/types.js";
+import type { ConfigSource } from "../../src/kubelet/provider/env.js";
+import {
+  ImagePullError,
+  type CreateContainerSpec,
+  type EngineContainerDetails,
+  type EngineContainerEvent,
+  type EngineContainerSummary,
+  type EventSubscription,
+  type PodEngine,
+} from "../../src/kubelet/provider/engine.js";
+import { PodOperationError } from "../../src/kubelet/provider/errors.js";
+import {
+  LABEL_NAME,
+  LABEL_NAMESPACE,
+  LABEL_NODE,
+  LABEL_ROLE,
+  LABEL_UID,
+} from "../../src/kubelet/provider/labels.js";
+import { PodCache, type CachedPod } from "../../src/kubelet/provider/pod-cache.js";
+import { PodCreator } from "../../src/kubelet/provider/pod-creator.js";
+import { PodDeleter } from "../../src/kubelet/provider/pod-deleter.js";
+import { PodStarter } from "../../src/kubelet/provider/pod-starter.js";
+import { phaseOf, podStatusFrom } from "../../src/kubelet/provider/pod-status.js";
+import { gracePeriod, PodStopper } from "../../src/kubelet/provider/pod-stopper.js";
+import { DockerProvider } from "../../src/kubelet/provider/provider.js";
+
+const NODE = "vk-test";
+
+/** An engine refusal (HTTP status), as call() produces it. */
+function refused(status: number, message: string): EngineError {
+  return new EngineError(`unix:///fake: ${message} (HTTP ${status})`, {
+    cause: Object.assign(new Error(message), { statusCode: status }),
+  });
+}
+/** The engine not answering: transient. */
+function unreachable(): EngineError {
+  return new EngineError("unix:///fake refused the connection", {
+    cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }),
+  });
+}
+
+interface FakeContainer {
+  id: string;
+  spec: CreateContainerSpec;
+  status: EngineContainerDetails["state"]["status"];
+  exitCode: number;
+  restartCount: number;
+  stopTimeout?: number;
+}
+
+type Method =
+  | "hasImage"
+  | "pullImage"
+  | "createContainer"
+  | "startContainer"
+  | "stopContainer"
+  | "removeContainer"
+  | "listContainers"
+  | "inspectContainer";
+
+/** In-memory engine with failure injection per method (optionally only for matching arguments). */
+class FakeEngine implements PodEngine {
+  images = new Set<string>();
+  containers = new Map<string, FakeContainer>();
+  calls: string[] = [];
+  failures = new Map<Method, { err: Error; when?: (arg: unknown) => boolean }>();
+  pullDelayMs = 0;
+  inFlightPulls = 0;
+  maxConcurrentPulls = 0;
+  private next = 1;
+  private listeners: Array<(e: EngineContainerEvent) => void> = [];
+
+  fail(method: Method, err: Error, when?: (arg: unknown) => boolean): this {
+    this.failures.set(method, { err, ...(when ? { when } : {}) });
+    return this;
+  }
+
+  private check(method: Method, arg: unknown): void {
+    this.calls.push(`${method} ${typeof arg === "string" ? arg : ((arg as { name?: string })?.name ?? "")}`);
+    const f = this.failures.get(method);
+    if (f && (!f.when || f.when(arg))) throw f.err;
+  }
+
+  emit(event: EngineContainerEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<EngineContainerSummary[]> {
+    this.check("listContainers", "");
+    return [...this.containers.values()]
+      .filter((c) => Object.entries(labels).every(([k, v]) => c.spec.Labels?.[k] === v))
+      .map((c) => ({ id: c.id, labels: c.spec.Labels ?? {}, state: c.status }));
+  }
+  async inspectContainer(id: string): Promise<EngineContainerDetails | undefined> {
+    this.check("inspectContainer", id);
+    const c = this.containers.get(id);
+    if (!c) return undefined;
+    return {
+      id,
+      image: c.spec.Image ?? "",
+      imageId: `sha256:${c.spec.Image}`,
+      labels: c.spec.Labels ?? {},
+      created: "2026-01-01T00:00:00Z",
+      state: {
+        status: c.status,
+        exitCode: c.exitCode,
+        error: "",
+        oomKilled: false,
+        startedAt: c.status === "created" ? "0001-01-01T00:00:00Z" : "2026-01-01T00:00:01.5Z",
+        finishedAt: c.status === "exited" ? "2026-01-01T00:00:09Z" : "0001-01-01T00:00:00Z",
+      },
+      restartCount: c.restartCount,
+      ...(c.spec.Labels?.[LABEL_ROLE] === "infra" ||
+      !String(c.spec.HostConfig?.NetworkMode).startsWith("container:")
+        ? { ipAddress: `172.17.0.${c.id.replace(/\D/g, "")}` }
+        : {}),
+    };
+  }
+  async hasImage(ref: string): Promise<boolean> {
+    this.check("hasImage", ref);
+    return this.images.has(ref);
+  }
+  async pullImage(ref: string): Promise<void> {
+    this.inFlightPulls++;
+    this.maxConcurrentPulls = Math.max(this.maxConcurrentPulls, this.inFlightPulls);
+    try {
+      await new Promise((r) => setTimeout(r, this.pullDelayMs));
+      this.check("pullImage", ref);
+      this.images.add(ref);
+    } finally {
+      this.inFlightPulls--;
+    }
+  }
+  async createContainer(spec: CreateContainerSpec): Promise<string> {
+    this.check("createContainer", spec);
+    const id = `c${this.next++}`;
+    this.containers.set(id, { id, spec, status: "created", exitCode: 0, restartCount: 0 });
+    return id;
+  }
+  async startContainer(id: string): Promise<void> {
+    this.check("startContainer", id);
+    const c = this.containers.get(id);
+    if (!c) throw refused(404, "no such container");
+    c.status = "running";
+  }
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    this.check("stopContainer", id);
+    const c = this.containers.get(id);
+    if (c) {
+      c.status = "exited";
+      c.stopTimeout = timeoutSeconds;
+    }
+  }
+  async removeContainer(id: string): Promise<void> {
+    this.check("removeContainer", id);
+    this.containers.delete(id);
+  }
+  async importImage(_tarball: Buffer, ref: string): Promise<void> {
+    this.images.add(ref);
+  }
+  async watchEvents(
+    _labels: Record<string, string>,
+    onEvent: (e: EngineContainerEvent) => void,
+  ): Promise<EventSubscription> {
+    this.listeners.push(onEvent);
+    return { close: () => (this.listeners = this.listeners.filter((l) => l !== onEvent)) };
+  }
+}
+
+class FakeConfig implements ConfigSource {
+  maps = new Map<string, ConfigMap>();
+  secrets = new Map<string, Secret>();
+  async getConfigMap(ns: string, name: string) {
+    return this.maps.get(`${ns}/${name}`);
+  }
+  async getSecret(ns: string, name: string) {
+    return this.secrets.get(`${ns}/${name}`);
+  }
+}
+
+function testPod(
+  overrides: Partial<Pod["spec"]> = {},
+  name = "web",
+  namespace = "team-a",
+  uid = "uid-1",
+): Pod {
+  return {
+    metadata: { name, namespace, uid },
+    spec: { nodeName: NODE, containers: [{ name: "app", image: "example/app:1" }], ...overrides },
+  };
+}
+
+const INFRA = { ref: "dinv/pause:1", entrypoint: ["/pause"] };
+
+function creator(engine: FakeEngine, config = new FakeConfig(), withInfra = true): PodCreator {
+  return new PodCreator(engine, config, {
+    node: NODE,
+    flavor: "docker",
+    capabilities: capabilitiesOf("docker"),
+    infraImage: withInfra ? INFRA : undefined,
+  });
+}
+
+function provider(engine: FakeEngine, config = new FakeConfig()): DockerProvider {
+  engine.images.add(INFRA.ref);
+  return new DockerProvider(engine, creator(engine, config), {
+    node: NODE,
+    flavor: "docker",
+    hostIP: "10.0.0.5",
+    nodeAllocatable: { cpu: 4, memory: 8 * 2 ** 30 },
+  });
+}
+
+async function rejectsWith(
+  promise: Promise<unknown>,
+  reason: string,
+  permanent: boolean,
+): Promise<PodOperationError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof PodOperationError, `expected a PodOperationError, got ${String(err)}`);
+    assert.equal(err.reason, reason);
+    assert.equal(err.permanent, permanent, `permanent should be ${permanent}`);
+    return err;
+  }
+  assert.fail(`expected ${reason}`);
+}
+
+describe("PodCreator: images", () => {
+  it("pulls every image of a pod concurrently, each once", async () => {
+    const engine = new FakeEngine();
+    engine.pullDelayMs = 20;
+    const pod = testPod({
+      containers: [
+        { name: "a", image: "example/a:1" },
+        { name: "b", image: "example/b:1" },
+        { name: "c", image: "example/a:1" },
+      ],
+    });
+    await creator(engine).pullImages(pod);
+    assert.equal(engine.maxConcurrentPulls, 3, "a, b and the infra image at once");
+    assert.equal(engine.calls.filter((c) => c === "pullImage example/a:1").length, 1);
+  });
+
+  it("honours IfNotPresent, Always and Never", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/present:1").add("example/latest").add(INFRA.ref);
+    await creator(engine).pullImages(
+      testPod({
+        containers: [
+          { name: "a", image: "example/present:1", imagePullPolicy: "IfNotPresent" },
+          { name: "b", image: "example/latest" }, // no tag: Always by default
+        ],
+      }),
+    );
+    const pulls = engine.calls.filter((c) => c.startsWith("pullImage"));
+    assert.deepEqual(pulls, ["pullImage example/latest"]);
+    const never = rejectsWith(
+      creator(engine).pullImages(
+        testPod({ containers: [{ name: "a", image: "example/absent:1", imagePullPolicy: "Never" }] }),
+      ),
+      "ErrImageNeverPull",
+      true,
+    );
+    await never;
+  });
+
+  it("shares a pull in flight between pods", async () => {
+    const engine = new FakeEngine();
+    engine.pullDelayMs = 20;
+    engine.images.add(INFRA.ref);
+    const c = creator(engine);
+    await Promise.all([c.pullImages(testPod({}, "one")), c.pullImages(testPod({}, "two"))]);
+    assert.equal(engine.calls.filter((x) => x === "pullImage example/app:1").length, 1);
+  });
+
+  it("a pull the engine refuses is permanent ErrImagePull naming the image", async () => {
+    const engine = new FakeEngine().fail(
+      "pullImage",
+      new ImagePullError("manifest for example/app:1 not found"),
+    );
+    const err = await rejectsWith(creator(engine).pullImages(testPod()), "ErrImagePull", true);
+    assert.match(err.message, /example\/app:1/);
+    assert.match(err.userMessage, /check the image name/);
+  });
+
+  it("a pull that cannot reach the engine is transient", async () => {
+    const engine = new FakeEngine().fail("pullImage", unreachable());
+    await rejectsWith(creator(engine).pullImages(testPod()), "ErrImagePull", false);
+  });
+
+  it("an image check that fails is a pull failure", async () => {
+    const engine = new FakeEngine().fail("hasImage", unreachable());
+    await rejectsWith(
+      creator(engine).pullImages(testPod({ containers: [{ name: "a", image: "x/y:1" }] })),
+      "ErrImagePull",
+      false,
+    );
+  });
+
+  it("refuses an invalid image name without asking the engine", async () => {
+    const engine = new FakeEngine();
+    await rejectsWith(
+      creator(engine).pullImages(testPod({ containers: [{ name: "a", image: "Not Valid!" }] })),
+      "InvalidImageName",
+      true,
+    );
+    assert.deepEqual(engine.calls, []);
+  });
+});
+
+describe("PodCreator: containers", () => {
+  const envContext = {
+    hostIP: "10.0.0.5",
+    podIP: "172.17.0.9",
+    nodeAllocatable: { cpu: 4, memory: 2 ** 33 },
+  };
+
+  it("creates the infra container with the pod's hostname and published ports", async () => {
+    const engine = new FakeEngine();
+    const pod = testPod({
+      containers: [{ name: "app", image: "example/app:1", ports: [{ containerPort: 80, hostPort: 8080 }] }],
+    });
+    const id = await creator(engine).createInfra(pod);
+    const spec = engine.containers.get(id ?? "")?.spec;
+    assert.equal(spec?.Hostname, "web");
+    assert.deepEqual(spec?.Entrypoint, ["/pause"]);
+    assert.deepEqual(spec?.HostConfig?.PortBindings, { "80/tcp": [{ HostIp: "", HostPort: "8080" }] });
+    assert.equal(spec?.Labels?.[LABEL_ROLE], "infra");
+  });
+
+  it("creates no infra container where the engine cannot share a network namespace", async () => {
+    const engine = new FakeEngine();
+    assert.equal(await creator(engine, new FakeConfig(), false).createInfra(testPod()), undefined);
+    assert.equal(engine.containers.size, 0);
+  });
+
+  it("infra creation refused → permanent InfraContainerError; unreachable → transient", async () => {
+    await rejectsWith(
+      creator(new FakeEngine().fail("createContainer", refused(500, "no space"))).createInfra(testPod()),
+      "InfraContainerError",
+      true,
+    );
+    await rejectsWith(
+      creator(new FakeEngine().fail("createContainer", unreachable())).createInfra(testPod()),
+      "InfraContainerError",
+      false,
+    );
+  });
+
+  it("joins the infra container's network and resolves env", async () => {
+    const engine = new FakeEngine();
+    const config = new FakeConfig();
+    config.maps.set("team-a/settings", { data: { level: "debug" } });
+    const pod = testPod({
+      containers: [
+        {
+          name: "app",
+          image: "example/app:1",
+          command: ["/bin/app"],
+          args: ["--level=$(LEVEL)"],
+          env: [{ name: "LEVEL", valueFrom: { configMapKeyRef: { name: "settings", key: "level" } } }],
+          workingDir: "/srv",
+        },
+      ],
+    });
+    const created = await creator(engine, config).createContainer(
+      pod,
+      pod.spec.containers[0]!,
+      0,
+      envContext,
+      "infra-id",
+    );
+    const spec = engine.containers.get(created.id)?.spec;
+    assert.equal(spec?.HostConfig?.NetworkMode, "container:infra-id");
+    assert.deepEqual(spec?.Entrypoint, ["/bin/app"]);
+    assert.deepEqual(spec?.Cmd, ["--level=debug"]);
+    assert.deepEqual(spec?.Env, ["LEVEL=debug"]);
+    assert.equal(spec?.WorkingDir, "/srv");
+    assert.equal(spec?.Hostname, undefined, "a joined container takes the infra container's hostname");
+  });
+
+  it("a missing configMap is a transient CreateContainerConfigError; a bad quantity a permanent one", async () => {
+    const engine = new FakeEngine();
+    const pod = testPod({
+      containers: [
+        {
+          name: "app",
+          image: "example/app:1",
+          env: [{ name: "X", valueFrom: { configMapKeyRef: { name: "later", key: "k" } } }],
+        },
+      ],
+    });
+    const err = await rejectsWith(
+      creator(engine).createContainer(pod, pod.spec.containers[0]!, 0, envContext, undefined),
+      "CreateContainerConfigError",
+      false,
+    );
+    assert.match(err.message, /configmap "later" not found/);
+    const bad = testPod({
+      containers: [{ name: "app", image: "example/app:1", resources: { limits: { memory: "lots" } } }],
+    });
+    await rejectsWith(
+      creator(engine).createContainer(bad, bad.spec.containers[0]!, 0, envContext, undefined),
+      "CreateContainerConfigError",
+      true,
+    );
+    assert.equal(engine.containers.size, 0);
+  });
+
+  it("container creation refused → permanent CreateContainerError; unreachable → transient", async () => {
+    const pod = testPod();
+    await rejectsWith(
+      creator(new FakeEngine().fail("createContainer", refused(409, "name in use"))).createContainer(
+        pod,
+        pod.spec.containers[0]!,
+        0,
+        envContext,
+        undefined,
+      ),
+      "CreateContainerError",
+      true,
+    );
+    await rejectsWith(
+      creator(new FakeEngine().fail("createContainer", unreachable())).createContainer(
+        pod,
+        pod.spec.containers[0]!,
+        0,
+        envContext,
+        undefined,
+      ),
+      "CreateContainerError",
+      false,
+    );
+  });
+});
+
+function entryWith(engine: FakeEngine, names: string[], infra = true): CachedPod {
+  const entry: CachedPod = { namespace: "team-a", name: "web", uid: "uid-1", containers: new Map() };
+  if (infra) {
+    entry.infraId = "infra";
+    engine.containers.set("infra", {
+      id: "infra",
+      spec: { Labels: { [LABEL_ROLE]: "infra" } },
+      status: "created",
+      exitCode: 0,
+      restartCount: 0,
+    });
+  }
+  names.forEach((n, index) => {
+    engine.containers.set(n, {
+      id: n,
+      spec: { Labels: { [LABEL_NODE]: NODE, [LABEL_UID]: "uid-1" } },
+      status: "created",
+      exitCode: 0,
+      restartCount: 0,
+    });
+    entry.containers.set(n, { name: n, id: n, index });
+  });
+  return entry;
+}
+
+describe("PodStarter", () => {
+  it("starts the infra container, then every app container", async () => {
+    const engine = new FakeEngine();
+    const entry = entryWith(engine, ["a", "b"]);
+    const starter = new PodStarter(engine);
+    await starter.startInfra(entry);
+    await starter.startContainers(entry);
+    assert.deepEqual(engine.calls, ["startContainer infra", "startContainer a", "startContainer b"]);
+  });
+
+  it("infra start failure → InfraContainerError; app start refused → permanent StartError", async () => {
+    const engine = new FakeEngine().fail(
+      "startContainer",
+      refused(400, 'exec: "/bin/nope": no such file'),
+      (id) => id === "b",
+    );
+    const entry = entryWith(engine, ["a", "b"]);
+    const err = await rejectsWith(new PodStarter(engine).startContainers(entry), "StartError", true);
+    assert.match(err.message, /container "b" did not start/);
+    const infraFails = new FakeEngine().fail("startContainer", unreachable());
+    await rejectsWith(
+      new PodStarter(infraFails).startInfra(entryWith(infraFails, [])),
+      "InfraContainerError",
+      false,
+    );
+  });
+});
+
+describe("PodStopper", () => {
+  it("stops app containers within the grace period, then the infra container at once", async () => {
+    const engine = new FakeEngine();
+    const entry = entryWith(engine, ["a", "b"]);
+    await new PodStopper(engine).stop(entry, 7);
+    assert.equal(engine.containers.get("a")?.stopTimeout, 7);
+    assert.equal(engine.containers.get("b")?.stopTimeout, 7);
+    assert.equal(engine.containers.get("infra")?.stopTimeout, 0);
+    assert.equal(engine.calls.at(-1), "stopContainer infra");
+  });
+
+  it("takes the deletion's grace, else the spec's, else 30 s", () => {
+    assert.equal(gracePeriod(testPod({ terminationGracePeriodSeconds: 5 })), 5);
+    const deleting = testPod({ terminationGracePeriodSeconds: 5 });
+    deleting.metadata = { ...deleting.metadata, deletionGracePeriodSeconds: 2 };
+    assert.equal(gracePeriod(deleting), 2);
+    assert.equal(gracePeriod(testPod()), 30);
+  });
+
+  it("passes a stop failure on", async () => {
+    const engine = new FakeEngine().fail("stopContainer", unreachable());
+    await assert.rejects(new PodStopper(engine).stop(entryWith(engine, ["a"]), 1), EngineError);
+  });
+});
+
+describe("PodDeleter", () => {
+  it("removes the known containers and anything else carrying the pod's uid; twice is fine", async () => {
+    const engine = new FakeEngine();
+    const entry = entryWith(engine, ["a"]);
+    engine.containers.set("orphan", {
+      id: "orphan",
+      spec: { Labels: { [LABEL_NODE]: NODE, [LABEL_UID]: "uid-1" } },
+      status: "created",
+      exitCode: 0,
+      restartCount: 0,
+    });
+    engine.containers.set("other", {
+      id: "other",
+      spec: { Labels: { [LABEL_NODE]: NODE, [LABEL_UID]: "uid-2" } },
+      status: "running",
+      exitCode: 0,
+      restartCount: 0,
+    });
+    const deleter = new PodDeleter(engine, NODE);
+    await deleter.delete(entry);
+    assert.deepEqual([...engine.containers.keys()], ["other"]);
+    await deleter.delete(entry);
+    assert.deepEqual([...engine.containers.keys()], ["other"]);
+  });
+
+  it("passes a removal failure on (the queue retries)", async () => {
+    const engine = new FakeEngine().fail("removeContainer", unreachable());
+    await assert.rejects(new PodDeleter(engine, NODE).delete(entryWith(engine, ["a"])), EngineError);
+  });
+});
+
+describe("PodCache", () => {
+  function labelled(
+    id: string,
+    ns: string,
+    name: string,
+    uid: string,
+    role: "infra" | "app",
+    container = "",
+  ) {
+    return {
+      id,
+      spec: {
+        Labels: {
+          [LABEL_NODE]: NODE,
+          [LABEL_NAMESPACE]: ns,
+          [LABEL_NAME]: name,
+          [LABEL_UID]: uid,
+          [LABEL_ROLE]: role,
+          ...(container ? { "io.dinv.pod.container": container, "io.dinv.pod.index": "0" } : {}),
+        },
+      },
+      status: "running" as const,
+      exitCode: 0,
+      restartCount: 0,
+    };
+  }
+
+  it("rebuilds from labels, keyed by namespace/name (one name in two namespaces stays two pods)", async () => {
+    const engine = new FakeEngine();
+    for (const c of [
+      labelled("i1", "a", "web", "u1", "infra"),
+      labelled("c1", "a", "web", "u1", "app", "main"),
+      labelled("i2", "b", "web", "u2", "infra"),
+      labelled("c2", "b", "web", "u2", "app", "main"),
+    ])
+      engine.containers.set(c.id, c);
+    const cache = new PodCache();
+    const { stale } = await cache.rehydrate(engine, NODE);
+    assert.deepEqual(stale, []);
+    assert.equal(cache.get("a/web")?.uid, "u1");
+    assert.equal(cache.get("b/web")?.containers.get("main")?.id, "c2");
+    assert.equal(cache.get("a/web")?.infraId, "i1");
+    assert.equal(cache.keyOfContainer("c2"), "b/web");
+  });
+
+  it("hands back containers of a second generation of one pod name, and unlabelled ones, as stale", async () => {
+    const engine = new FakeEngine();
+    for (const c of [
+      labelled("x1", "a", "web", "old", "app", "main"),
+      labelled("x2", "a", "web", "new", "app", "main"),
+    ])
+      engine.containers.set(c.id, c);
+    engine.containers.set("bare", {
+      id: "bare",
+      spec: { Labels: { [LABEL_NODE]: NODE } },
+      status: "exited",
+      exitCode: 0,
+      restartCount: 0,
+    });
+    const { stale } = await new PodCache().rehydrate(engine, NODE);
+    assert.equal(stale.length, 2);
+    assert.ok(stale.includes("bare"));
+  });
+});
+
+describe("PodStatus", () => {
+  const ctx = { hostIP: "10.0.0.5", runtime: "docker://", now: new Date("2026-01-01T00:00:10Z") };
+
+  function details(
+    status: EngineContainerDetails["state"]["status"],
+    exitCode = 0,
+    extra: Partial<EngineContainerDetails["state"]> = {},
+    restartCount = 0,
+  ): EngineContainerDetails {
+    return {
+      id: "c1",
+      image: "example/app:1",
+      imageId: "sha256:abc",
+      labels: {},
+      created: "2026-01-01T00:00:00Z",
+      state: {
+        status,
+        exitCode,
+        error: "",
+        oomKilled: false,
+        startedAt: "2026-01-01T00:00:01.123Z",
+        finishedAt: "2026-01-01T00:00:05Z",
+        ...extra,
+      },
+      restartCount,
+    };
+  }
+  const entry: CachedPod = {
+    namespace: "team-a",
+    name: "web",
+    uid: "uid-1",
+    containers: new Map([["app", { name: "app", id: "c1", index: 0 }]]),
+    createdAt: "2026-01-01T00:00:00Z",
+  };
+  const infra = { ...details("running"), id: "infra", ipAddress: "172.17.0.4" };
+
+  it("running → Running, Ready, podIP from the infra container", () => {
+    const s = podStatusFrom(entry, testPod(), new Map([["c1", details("running")]]), infra, ctx);
+    assert.equal(s.phase, "Running");
+    assert.deepEqual(s.containerStatuses?.[0]?.state, { running: { startedAt: "2026-01-01T00:00:01Z" } });
+    assert.equal(s.containerStatuses?.[0]?.ready, true);
+    assert.equal(s.containerStatuses?.[0]?.containerID, "docker://c1");
+    assert.equal(s.podIP, "172.17.0.4");
+    assert.equal(s.hostIP, "10.0.0.5");
+    assert.equal(s.startTime, "2026-01-01T00:00:00Z");
+    for (const t of ["Initialized", "Ready", "ContainersReady", "PodScheduled"])
+      assert.equal(s.conditions?.find((c) => c.type === t)?.status, "True");
+  });
+
+  it("exit 0 → Succeeded/Completed; non-zero → Failed/Error with the exit code; OOM → OOMKilled", () => {
+    const ok = podStatusFrom(entry, testPod(), new Map([["c1", details("exited", 0)]]), infra, ctx);
+    assert.equal(ok.phase, "Succeeded");
+    assert.equal(ok.containerStatuses?.[0]?.state.terminated?.reason, "Completed");
+    const bad = podStatusFrom(entry, testPod(), new Map([["c1", details("exited", 42)]]), infra, ctx);
+    assert.equal(bad.phase, "Failed");
+    assert.equal(bad.containerStatuses?.[0]?.state.terminated?.exitCode, 42);
+    assert.equal(bad.containerStatuses?.[0]?.state.terminated?.reason, "Error");
+    assert.equal(bad.containerStatuses?.[0]?.ready, false);
+    assert.equal(bad.conditions?.find((c) => c.type === "Ready")?.status, "False");
+    const oom = podStatusFrom(
+      entry,
+      testPod(),
+      new Map([["c1", details("exited", 137, { oomKilled: true })]]),
+      infra,
+      ctx,
+    );
+    assert.equal(oom.containerStatuses?.[0]?.state.terminated?.reason, "OOMKilled");
+  });
+
+  it("restarting → waiting CrashLoopBackOff with the restart count, phase Running", () => {
+    const s = podStatusFrom(entry, testPod(), new Map([["c1", details("restarting", 3, {}, 4)]]), infra, ctx);
+    assert.equal(s.containerStatuses?.[0]?.state.waiting?.reason, "CrashLoopBackOff");
+    assert.equal(s.containerStatuses?.[0]?.restartCount, 4);
+    assert.equal(s.phase, "Running");
+  });
+
+  it("created or missing → Pending/ContainerCreating; a start that failed → StartError", () => {
+    assert.equal(
+      podStatusFrom(entry, testPod(), new Map([["c1", details("created")]]), infra, ctx).phase,
+      "Pending",
+    );
+    const missing = podStatusFrom(entry, testPod(), new Map(), undefined, ctx);
+    assert.equal(missing.containerStatuses?.[0]?.state.waiting?.reason, "ContainerCreating");
+    const never = details("exited", 127, { startedAt: "0001-01-01T00:00:00Z", error: "exec: not found" });
+    assert.equal(
+      podStatusFrom(entry, testPod(), new Map([["c1", never]]), infra, ctx).containerStatuses?.[0]?.state
+        .waiting?.reason,
+      "StartError",
+    );
+  });
+
+  it("a failed creation → Failed with its reason and message on the pod and its containers", () => {
+    const failed: CachedPod = {
+      ...entry,
+      containers: new Map(),
+      failure: { reason: "ErrImagePull", message: "no such image" },
+    };
+    const s = podStatusFrom(failed, testPod(), new Map(), undefined, ctx);
+    assert.equal(s.phase, "Failed");
+    assert.equal(s.reason, "ErrImagePull");
+    assert.equal(s.message, "no such image");
+    assert.deepEqual(s.containerStatuses?.[0]?.state.waiting, {
+      reason: "ErrImagePull",
+      message: "no such image",
+    });
+  });
+
+  it("keeps a condition's lastTransitionTime while its status holds", () => {
+    const pod = testPod();
+    pod.status = {
+      conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2025-12-31T00:00:00Z" }],
+      startTime: "2025-12-31T00:00:00Z",
+    };
+    const s = podStatusFrom(entry, pod, new Map([["c1", details("running")]]), infra, ctx);
+    assert.equal(s.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime, "2025-12-31T00:00:00Z");
+    assert.equal(
+      s.conditions?.find((c) => c.type === "Initialized")?.lastTransitionTime,
+      "2026-01-01T00:00:10Z",
+    );
+    assert.equal(s.startTime, "2025-12-31T00:00:00Z");
+  });
+
+  it("phase rules", () => {
+    const st = (state: object) => ({
+      name: "x",
+      state,
+      lastState: {},
+      ready: false,
+      restartCount: 0,
+      image: "",
+      imageID: "",
+    });
+    assert.equal(phaseOf([], false), "Pending");
+    assert.equal(phaseOf([st({ running: {} }), st({ terminated: { exitCode: 1 } })], false), "Running");
+    assert.equal(
+      phaseOf([st({ terminated: { exitCode: 0 } }), st({ waiting: { reason: "ContainerCreating" } })], false),
+      "Pending",
+    );
+    assert.equal(phaseOf([st({ running: {} })], true), "Failed");
+  });
+});
+
+describe("DockerProvider", () => {
+  it("creates, starts and reports a pod; a second create is a no-op", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    await p.start();
+    const pod = testPod();
+    await p.createPod(pod);
+    assert.equal(engine.containers.size, 2);
+    assert.ok([...engine.containers.values()].every((c) => c.status === "running"));
+    await p.createPod(pod);
+    assert.equal(engine.containers.size, 2, "nothing duplicated");
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Running");
+    assert.deepEqual(p.getPods(), [{ key: "team-a/web", uid: "uid-1" }]);
+  });
+
+  it("a permanent failure leaves the pod Failed with nothing on the engine, and does not throw", async () => {
+    const engine = new FakeEngine().fail(
+      "startContainer",
+      refused(400, "exec format error"),
+      (id) => id !== "c1",
+    );
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    const pod = testPod();
+    await p.createPod(pod);
+    assert.equal(engine.containers.size, 0, "created containers are removed again");
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Failed");
+    assert.equal(status?.reason, "StartError");
+    assert.match(status?.message ?? "", /exec format error/);
+  });
+
+  it("a transient failure throws (to be retried), cleans up, and shows the pod Pending with the reason", async () => {
+    const config = new FakeConfig();
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine, config);
+    const pod = testPod({
+      containers: [
+        {
+          name: "app",
+          image: "example/app:1",
+          env: [{ name: "X", valueFrom: { secretKeyRef: { name: "creds", key: "k" } } }],
+        },
+      ],
+    });
+    await rejectsWith(p.createPod(pod), "CreateContainerConfigError", false);
+    assert.equal(engine.containers.size, 0);
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Pending");
+    assert.equal(status?.containerStatuses?.[0]?.state.waiting?.reason, "CreateContainerConfigError");
+    config.secrets.set("team-a/creds", { data: { k: Buffer.from("v").toString("base64") } });
+    await p.createPod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Running");
+  });
+
+  it("replaces an older pod of the same name (new uid) and deletes idempotently", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    await p.createPod(testPod({}, "web", "team-a", "old"));
+    await p.createPod(testPod({}, "web", "team-a", "new"));
+    const uids = new Set([...engine.containers.values()].map((c) => c.spec.Labels?.[LABEL_UID]));
+    assert.deepEqual([...uids], ["new"]);
+    await p.deletePod(testPod({}, "web", "team-a", "new"));
+    await p.deletePod(testPod({}, "web", "team-a", "new"));
+    assert.equal(engine.containers.size, 0);
+    assert.equal(p.getPod("team-a/web"), undefined);
+  });
+
+  it("rehydrates after a restart: the same pod is not created again", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    await provider(engine).createPod(testPod());
+    const restarted = provider(engine);
+    await restarted.start();
+    assert.deepEqual(restarted.getPods(), [{ key: "team-a/web", uid: "uid-1" }]);
+    await restarted.createPod(testPod());
+    assert.equal(engine.containers.size, 2);
+  });
+
+  it("turns engine events into pod notifications, and remembers the last exit for lastState", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    await p.start();
+    const seen: string[] = [];
+    p.notifyPods((key) => seen.push(key));
+    const pod = testPod({ restartPolicy: "Always" });
+    await p.createPod(pod);
+    seen.length = 0;
+    const app = [...engine.containers.values()].find((c) => c.spec.Labels?.[LABEL_ROLE] === "app");
+    assert.ok(app);
+    engine.emit({ action: "die", id: app.id, labels: {}, exitCode: 9 });
+    assert.deepEqual(seen, ["team-a/web"]);
+    app.restartCount = 1;
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.containerStatuses?.[0]?.lastState.terminated?.exitCode, 9);
+    engine.emit({
+      action: "start",
+      id: "unknown",
+      labels: { [LABEL_NAMESPACE]: "b", [LABEL_NAME]: "other" },
+    });
+    assert.deepEqual(seen, ["team-a/web", "b/other"]);
+  });
+});
