@@ -34,6 +34,22 @@ export interface StoreCertificates {
   paths: ReturnType<typeof storeCertPaths>;
 }
 
+/** Create a CA and client pair in a new staging folder beside `certsDir`; returns its path. */
+async function stageNewPair(certsDir: string, keyType: KeyType | undefined): Promise<string> {
+  const parent = dirname(certsDir);
+  ensurePrivateDir(parent);
+  const staging = join(parent, `.certs-${randomBytes(6).toString("hex")}`);
+  ensurePrivateDir(staging);
+  const ca = await createCertificateAuthority(keyType ? { keyType } : {});
+  const client = await issueClientCertificate(ca);
+  const staged = storeCertPaths(staging);
+  await writePublicFile(staged.caCert, ca.certPem);
+  await writePrivateFile(staged.caKey, ca.keyPem);
+  await writePublicFile(staged.clientCert, client.certPem);
+  await writePrivateFile(staged.clientKey, client.keyPem);
+  return staging;
+}
+
 /**
  * The store's CA and client pair, created once. Creation happens in a temporary sibling
  * folder renamed into place, so two commands bootstrapping at once cannot mix two CAs:
@@ -43,26 +59,13 @@ export async function ensureStoreCertificates(
   certsDir: string,
   keyType?: KeyType,
 ): Promise<StoreCertificates> {
-  const paths = storeCertPaths(certsDir);
-  if (!existsSync(paths.caCert)) {
-    const parent = dirname(certsDir);
-    ensurePrivateDir(parent);
-    const staging = join(parent, `.certs-${randomBytes(6).toString("hex")}`);
-    ensurePrivateDir(staging);
+  if (!existsSync(storeCertPaths(certsDir).caCert)) {
+    const staging = await stageNewPair(certsDir, keyType);
     try {
-      const ca = await createCertificateAuthority(keyType ? { keyType } : {});
-      const client = await issueClientCertificate(ca);
-      const staged = storeCertPaths(staging);
-      await writePublicFile(staged.caCert, ca.certPem);
-      await writePrivateFile(staged.caKey, ca.keyPem);
-      await writePublicFile(staged.clientCert, client.certPem);
-      await writePrivateFile(staged.clientKey, client.keyPem);
-      try {
-        renameSync(staging, certsDir);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
-      }
+      renameSync(staging, certsDir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -71,29 +74,20 @@ export async function ensureStoreCertificates(
 }
 
 /**
- * Replace the CA and client pair with new ones. The new pair is written in full beside the
- * old one and swapped in by two renames, so a crash leaves either the old or the new set.
+ * Replace the CA and client pair with new ones (same key type unless given). The new pair
+ * is written in full beside the old one and swapped in by two renames, so a crash leaves
+ * either the old or the new set.
  */
 export async function renewStoreCertificates(
   certsDir: string,
   keyType?: KeyType,
 ): Promise<StoreCertificates> {
-  const parent = dirname(certsDir);
-  const suffix = randomBytes(6).toString("hex");
-  const staging = join(parent, `.certs-${suffix}`);
-  const retired = join(parent, `.certs-old-${suffix}`);
-  ensurePrivateDir(staging);
+  const current = existsSync(storeCertPaths(certsDir).caCert)
+    ? loadStoreCertificates(certsDir).ca.keyType
+    : undefined;
+  const staging = await stageNewPair(certsDir, keyType ?? current);
+  const retired = `${staging}-old`;
   try {
-    const type =
-      keyType ??
-      (existsSync(storeCertPaths(certsDir).caCert) ? loadStoreCertificates(certsDir).ca.keyType : undefined);
-    const ca = await createCertificateAuthority(type ? { keyType: type } : {});
-    const client = await issueClientCertificate(ca);
-    const staged = storeCertPaths(staging);
-    await writePublicFile(staged.caCert, ca.certPem);
-    await writePrivateFile(staged.caKey, ca.keyPem);
-    await writePublicFile(staged.clientCert, client.certPem);
-    await writePrivateFile(staged.clientKey, client.keyPem);
     if (existsSync(certsDir)) renameSync(certsDir, retired);
     renameSync(staging, certsDir);
   } finally {

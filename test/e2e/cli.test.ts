@@ -9,20 +9,10 @@ import { after, before, describe, it } from "node:test";
 import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
 import type { EngineClient } from "../../src/engine/client.js";
+import { assertOk, assertCleanFailure } from "../helpers/assert.js";
 
 const TINY = "dinv-e2e/tiny:1";
 const RUN_TINY = ["run", "--rm", TINY, "/tini-static", "--version"];
-
-function assertOk(result: { code: number; stdout: string; stderr: string }, what: string): void {
-  assert.equal(result.code, 0, `${what} failed:\n${result.stderr}\n${result.stdout}`);
-}
-
-/** One clear line on stderr, exit 1, no stack trace. */
-function assertCleanFailure(result: { code: number; stderr: string }, pattern: RegExp): void {
-  assert.equal(result.code, 1, result.stderr);
-  assert.match(result.stderr, pattern);
-  assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
-}
 
 describe("dinv CLI (real engine, real docker CLI)", () => {
   let box: Sandbox;

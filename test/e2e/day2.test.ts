@@ -12,12 +12,9 @@ import type { EngineClient } from "../../src/engine/client.js";
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
 import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import { tinyRootfsTar } from "../helpers/tiny-image.js";
+import { assertOk } from "../helpers/assert.js";
 
 const TINY = "dinv-e2e/tiny:2";
-
-function assertOk(result: { code: number; stdout: string; stderr: string }, what: string): void {
-  assert.equal(result.code, 0, `${what} failed:\n${result.stderr}\n${result.stdout}`);
-}
 
 describe("day-2 operations (real engine, real docker CLI)", () => {
   let box: Sandbox;

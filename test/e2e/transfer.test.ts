@@ -7,10 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import { sandbox, type Sandbox } from "../helpers/cli.js";
 import { removeLabelled, runId, testEngine } from "../helpers/engine.js";
-
-function assertOk(result: { code: number; stdout: string; stderr: string }, what: string): void {
-  assert.equal(result.code, 0, `${what} failed:\n${result.stderr}\n${result.stdout}`);
-}
+import { assertOk } from "../helpers/assert.js";
 
 describe("export and import (real engine, real docker CLI)", () => {
   let first: Sandbox;

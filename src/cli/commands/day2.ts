@@ -2,11 +2,7 @@ import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
 import { seconds } from "../options.js";
 import { out, stderrProgress } from "../output.js";
-
-async function store() {
-  const { HostStore } = await import("../../store/host-store.js");
-  return new HostStore();
-}
+import { openStore } from "../store.js";
 
 export function defineDay2(program: Command): void {
   program
@@ -17,7 +13,7 @@ export function defineDay2(program: Command): void {
     .option("--timeout <seconds>", "how long to wait for each host", seconds, 60)
     .action(async (names: string[], opts: { image?: string; timeout: number }) => {
       const { upgradeHost } = await import("../../host/upgrade.js");
-      const s = await store();
+      const s = await openStore();
       // One after another: upgrades are rare, and their output should read in order.
       for (const name of names) {
         const result = await upgradeHost(
@@ -39,7 +35,7 @@ export function defineDay2(program: Command): void {
     .option("-f, --force", "do not ask before renewing the CA")
     .option("--client-certs", "also renew the CA and client certificate, then every host's certificates")
     .action(async (names: string[], opts: { force?: boolean; clientCerts?: boolean }) => {
-      const s = await store();
+      const s = await openStore();
       const regenerate = await import("../../host/regenerate.js");
       if (opts.clientCerts) {
         if (!opts.force) await confirmCaRenewal();

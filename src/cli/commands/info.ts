@@ -2,15 +2,11 @@ import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
 import type { HostConfig } from "../../store/host-config.js";
 import { out } from "../output.js";
-
-async function store() {
-  const { HostStore } = await import("../../store/host-store.js");
-  return new HostStore();
-}
+import { openStore } from "../store.js";
 
 /** Load a host and make sure it runs (url, env, config, version NAME need that). */
 async function runningHost(name: string) {
-  const s = await store();
+  const s = await openStore();
   const { openHost } = await import("../../host/open.js");
   const { requireRunning } = await import("../../host/lifecycle.js");
   const host = openHost(s, name, 10_000);
@@ -33,7 +29,7 @@ export function defineInfo(program: Command): void {
     .description("print the address clients reach the host at")
     .argument("<names...>")
     .action(async (names: string[]) => {
-      const s = await store();
+      const s = await openStore();
       for (const name of names) out(s.load(name).network.address);
     });
 
@@ -43,7 +39,7 @@ export function defineInfo(program: Command): void {
     .argument("<name>")
     .action(async (name: string) => {
       const { openHost } = await import("../../host/open.js");
-      const state = await openHost(await store(), name, 10_000).driver.state();
+      const state = await openHost(await openStore(), name, 10_000).driver.state();
       out(state.state);
     });
 
@@ -112,7 +108,7 @@ export function defineInfo(program: Command): void {
     .argument("<name>")
     .option("-f, --format <template>", "Go template, e.g. '{{.Network.Port}}' or '{{json .Endpoint}}'")
     .action(async (name: string, opts: { format?: string }) => {
-      const config = (await store()).load(name);
+      const config = (await openStore()).load(name);
       const view = inspectView(config);
       if (!opts.format) {
         out(JSON.stringify(view, null, 2));
@@ -127,7 +123,7 @@ export function defineInfo(program: Command): void {
     .description("print the host whose URL is DOCKER_HOST")
     .action(async () => {
       const dockerHost = process.env.DOCKER_HOST;
-      const s = await store();
+      const s = await openStore();
       const { hostUrl } = await import("../../host/connection.js");
       const match = dockerHost
         ? s.list().find((h) => h.config && hostUrl(h.config) === dockerHost)

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
 import { seconds } from "../options.js";
 import { out, stderrProgress } from "../output.js";
+import { openStore } from "../store.js";
 
 type Action = (name: string) => Promise<string | undefined>;
 
@@ -21,11 +22,6 @@ async function eachHost(names: string[], action: Action): Promise<void> {
   if (failures.length > 1) throw new DinvError(`${failures.length} hosts failed: ${failures.join("; ")}`);
 }
 
-async function store() {
-  const { HostStore } = await import("../../store/host-store.js");
-  return new HostStore();
-}
-
 export function defineLifecycle(program: Command): void {
   program
     .command("start")
@@ -34,7 +30,7 @@ export function defineLifecycle(program: Command): void {
     .option("--timeout <seconds>", "how long to wait for each engine", seconds, 60)
     .action(async (names: string[], opts: { timeout: number }) => {
       const { startHost } = await import("../../host/lifecycle.js");
-      const s = await store();
+      const s = await openStore();
       await eachHost(names, async (name) => {
         const outcome = await startHost(s, name, opts.timeout, stderrProgress());
         return outcome === "already running" ? `"${name}" is already running.` : `Started "${name}".`;
@@ -47,7 +43,7 @@ export function defineLifecycle(program: Command): void {
     .argument("<names...>")
     .action(async (names: string[]) => {
       const { stopHost } = await import("../../host/lifecycle.js");
-      const s = await store();
+      const s = await openStore();
       await eachHost(names, async (name) => {
         await stopHost(s, name);
         return `Stopped "${name}".`;
@@ -61,7 +57,7 @@ export function defineLifecycle(program: Command): void {
     .option("--timeout <seconds>", "how long to wait for each engine", seconds, 60)
     .action(async (names: string[], opts: { timeout: number }) => {
       const { restartHost } = await import("../../host/lifecycle.js");
-      const s = await store();
+      const s = await openStore();
       await eachHost(names, async (name) => {
         await restartHost(s, name, opts.timeout);
         return `Restarted "${name}".`;
@@ -74,7 +70,7 @@ export function defineLifecycle(program: Command): void {
     .argument("<names...>")
     .action(async (names: string[]) => {
       const { killHost } = await import("../../host/lifecycle.js");
-      const s = await store();
+      const s = await openStore();
       await eachHost(names, async (name) => {
         await killHost(s, name);
         return `Killed "${name}".`;
@@ -100,7 +96,7 @@ export function defineLifecycle(program: Command): void {
         if (!opts.y && !opts.force) await confirm(names);
         const { removeHost } = await import("../../host/remove.js");
         const { endpointFlags } = await import("../options.js");
-        const s = await store();
+        const s = await openStore();
         await eachHost(names, async (name) => {
           const notes = await removeHost(s, name, {
             force: opts.force === true,

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
+import { openStore } from "../store.js";
 
 async function open(name: string) {
-  const { HostStore } = await import("../../store/host-store.js");
   const { openHost } = await import("../../host/open.js");
-  return openHost(new HostStore(), name);
+  return openHost(await openStore(), name);
 }
 
 export function defineLogsExec(program: Command): void {

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "commander";
 import type { HostStatus } from "../../host/status.js";
 import { seconds } from "../options.js";
 import { formatTable, out } from "../output.js";
+import { openStore } from "../store.js";
 
 interface Filter {
   key: "name" | "state" | "driver" | "label";
@@ -35,8 +36,7 @@ export function defineLs(program: Command): void {
     )
     .option("-t, --timeout <seconds>", "how long to wait for each endpoint and host", seconds, 10)
     .action(async (opts: { quiet?: boolean; filter: Filter[]; format?: string; timeout: number }) => {
-      const { HostStore } = await import("../../store/host-store.js");
-      const store = new HostStore();
+      const store = await openStore();
       const hosts = store.list();
       const nameFilters = opts.filter.filter((f) => f.key === "name");
       const named = hosts.filter((h) => matchesAny(nameFilters, (f) => new RegExp(f.value).test(h.name)));

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { out } from "../output.js";
+import { openStore } from "../store.js";
 
 export function defineTransfer(program: Command): void {
   program
@@ -9,9 +10,8 @@ export function defineTransfer(program: Command): void {
     .requiredOption("-o, --output <file>", "the archive to write (mode 0600: it holds the client key)")
     .option("--with-ca", "include the CA private key (lets the importer issue certificates)")
     .action(async (name: string, opts: { output: string; withCa?: boolean }) => {
-      const { HostStore } = await import("../../store/host-store.js");
       const { exportHost } = await import("../../store/transfer.js");
-      await exportHost(new HostStore(), name, opts.output, opts.withCa === true);
+      await exportHost(await openStore(), name, opts.output, opts.withCa === true);
       out(
         `Exported "${name}" to ${opts.output}${opts.withCa ? " (with the CA private key: keep it safe)" : ""}.`,
       );
@@ -24,9 +24,8 @@ export function defineTransfer(program: Command): void {
     .option("--name <name>", "import under another name")
     .option("--no-context", "do not register a docker CLI context")
     .action(async (file: string, opts: { name?: string; context?: boolean }) => {
-      const { HostStore } = await import("../../store/host-store.js");
       const { importHost } = await import("../../store/transfer.js");
-      const store = new HostStore();
+      const store = await openStore();
       const { config, installedCa } = await importHost(store, file, opts.name);
       if (opts.context !== false && config.personality === "docker") {
         const { registerContext } = await import("../../host/context.js");
