@@ -30,6 +30,7 @@ step "engine answers at $DOCKER_HOST"
 
 step "host image"
 images/dinv/build-offline.sh
+images/registry-cache/build-offline.sh
 
 step "build"
 npm run --silent build >&2

@@ -21,6 +21,7 @@ import { buildEngineOptions, type EngineOptionFlags } from "./engine-options.js"
 import { localPortFree, pickPort, usedPorts } from "./port.js";
 import type { Progress } from "./progress.js";
 import { createMachineContainer, hostLabels, isPortTaken, provisionArchive } from "./provision.js";
+import { registryCacheLink } from "./registry-cache.js";
 import { applyResources, type Resources } from "./resources.js";
 
 export interface CreateOptions {
@@ -43,6 +44,10 @@ export interface CreateOptions {
    * registry cache: its network and mirror). Returns the config to use.
    */
   prepare?: (config: HostConfig, client: EngineClient) => Promise<HostConfig>;
+  /** Personality registry-cache: the registry it pulls through (none: a plain registry). */
+  upstream?: string;
+  /** Use this dinv registry cache (a host of personality registry-cache) as the engine's mirror. */
+  registryCache?: string;
 }
 
 export class CreateError extends DinvError {}
@@ -72,6 +77,7 @@ export async function createHost(
   const engineOptions = buildEngineOptions(options.engine ?? {});
   if (options.network?.ip !== undefined) classifySan(options.network.ip);
   const endpoint = resolveEndpoint(options.endpoint);
+  const cacheLink = registryCacheLink(store, { ...options, personality: personality.name });
   const hostDir = store.claim(name);
   const undo: Undo[] = [{ what: "host folder", run: () => store.remove(name) }];
   let current = "starting";
@@ -143,6 +149,10 @@ export async function createHost(
         serverKey: HOST_FILES.serverKey,
       },
     };
+    if (cacheLink) {
+      current = "linking the registry cache";
+      config = await cacheLink.prepare(config, client, progress);
+    }
     if (options.prepare) config = await options.prepare(config, client);
 
     current = `checking that ${names.container} is free on ${endpoint.url}`;

@@ -7,6 +7,7 @@ import type { Personality } from "../personalities/personality.js";
 import type { HostConfig } from "../store/host-config.js";
 import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
 import type { Progress } from "./progress.js";
+import { joinCacheNetwork } from "./registry-cache.js";
 import { applyResources } from "./resources.js";
 
 /** Labels of a host's container (and, with role "cache", its volume). */
@@ -71,6 +72,13 @@ export async function createMachineContainer(
         : { network: { name: network.name ?? "", ...(network.ip ? { ip: network.ip } : {}) } }),
     }),
   );
+  try {
+    // Hosts using a registry cache (and caches) reach each other on the cache network.
+    await joinCacheNetwork(config, input.driver.client, id);
+  } catch (err) {
+    await input.driver.removeContainer(id).catch(() => undefined);
+    throw err;
+  }
   if (!options.withFiles) return id;
   try {
     await input.driver.copyIn(await provisionArchive(config, input.hostDir, personality));

@@ -17,6 +17,14 @@ export function defineCreate(program: Command): void {
       "what the host runs: docker (a Docker engine) or registry-cache",
       "docker",
     )
+    .option(
+      "--upstream <url>",
+      "registry-cache: the registry to pull through (e.g. https://registry-1.docker.io); without it a plain registry",
+    )
+    .option(
+      "--registry-cache <name>",
+      "pull through this dinv registry cache (its mirror and trust are configured in the host)",
+    )
     .option("--image <ref>", "host image (default: the personality's)", undefined)
     .option("--tls-san <name>", "extra IP or DNS name in the server certificate (repeatable)", collect, [])
     .option(
@@ -84,6 +92,8 @@ export function defineCreate(program: Command): void {
           endpoint: endpointFlags(opts),
           personality: opts.personality as string,
           ...(typeof opts.image === "string" ? { image: opts.image } : {}),
+          ...(typeof opts.upstream === "string" ? { upstream: opts.upstream } : {}),
+          ...(typeof opts.registryCache === "string" ? { registryCache: opts.registryCache } : {}),
           ...(typeof opts.network === "string"
             ? { network: { name: opts.network, ...(typeof opts.ip === "string" ? { ip: opts.ip } : {}) } }
             : {}),
@@ -107,6 +117,11 @@ export function defineCreate(program: Command): void {
         },
         stderrProgress(),
       );
+      if (config.personality === "registry-cache") {
+        out(`Registry cache "${config.name}" is running.`);
+        out(`Hosts pull through it when created with: dinv create --registry-cache ${config.name} NAME`);
+        return;
+      }
       out(`Host "${config.name}" is running.`);
       out(`To point your Docker client at it, run: dinv env ${config.name}`);
       if (opts.context !== false) out(`or use the context: docker --context ${config.name} ps`);

@@ -91,6 +91,9 @@ export function hostContainerOptions(spec: HostContainerSpec): Dockerode.Contain
     ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
     ...(spec.hostname ? { Hostname: spec.hostname } : {}),
     ExposedPorts: { [port]: {} },
+    // A plain `docker stop` must leave the entrypoint time to stop the inner containers
+    // (DINV_STOP_TIMEOUT, 6 s) and then dockerd.
+    StopTimeout: 30,
     HostConfig: hostConfig,
     ...(spec.network
       ? {
