@@ -98,7 +98,7 @@ export async function hostStatuses(
 /** Warn 30 days ahead: a host whose certificate expired is unreachable for every client. */
 export const EXPIRY_WARNING_DAYS = 30;
 
-function expiryWarnings(config: HostConfig, hostDir: string): string[] {
+export function expiryWarnings(config: HostConfig, hostDir: string): string[] {
   const warnings: string[] = [];
   const check = (file: string, what: string, fix: string) => {
     try {
