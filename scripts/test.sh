@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything (npm, engine, host image, build) and run the whole test suite:
-# lint + unit tests + end-to-end tests against the real engine.
+# lint + unit tests + end-to-end tests against the real engine, then the long fault tests.
 #   scripts/test.sh            # what CI runs
 set -euo pipefail
 # shellcheck source=lib/prepare.sh
 . "$(dirname "$0")/lib/prepare.sh"
 step "tests"
 npm test
+step "fault tests (long)"
+npm run test:faults
