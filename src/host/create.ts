@@ -11,6 +11,7 @@ import { personalityNamed } from "../personalities/index.js";
 import { serverSans } from "../personalities/docker/personality.js";
 import { issueServerCertificate } from "../pki/certificates.js";
 import { classifySan } from "../pki/sans.js";
+import { knownPrivilege, rememberPrivilege, type PrivilegeFact } from "../store/endpoint-facts.js";
 import { HOST_CONFIG_VERSION, type HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { validateHostName } from "../store/names.js";
@@ -108,7 +109,7 @@ export async function createHost(
     progress.done();
 
     step("choosing how to run the host");
-    const privilege = personality.nestedEngine ? await choosePrivilegeMode(client, profile, image) : "none";
+    const privilege = personality.nestedEngine ? await privilegeFor(store, client, profile, image) : "none";
     progress.done(privilege);
 
     const names = machineNames(name);
@@ -300,6 +301,21 @@ async function issueServer(
   await writePublicFile(join(hostDir, HOST_FILES.serverCert), server.certPem);
   await writePrivateFile(join(hostDir, HOST_FILES.serverKey), server.keyPem);
   progress.done(config.tls.sans.join(", "));
+}
+
+/** How a nested engine runs on this endpoint: remembered per endpoint and engine version (the probe starts a container). */
+async function privilegeFor(
+  store: HostStore,
+  client: EngineClient,
+  profile: EngineProfile,
+  image: string,
+): Promise<PrivilegeFact> {
+  const url = client.endpoint.url;
+  const known = knownPrivilege(store.layout.root, url, profile.version);
+  if (known) return known;
+  const mode = await choosePrivilegeMode(client, profile, image);
+  await rememberPrivilege(store.layout.root, url, profile.version, mode);
+  return mode;
 }
 
 /** The address clients use to reach hosts on this endpoint. */
