@@ -73,36 +73,57 @@ export async function hostStatuses(
     list.push(row);
     byEndpoint.set(row.endpoint, list);
   }
+  // Each endpoint's hosts are asked for their engine version as soon as that endpoint has
+  // answered, so a dead endpoint delays only its own rows; every call has a hard deadline.
+  const limit = limiter(options.concurrency ?? 16);
   await Promise.all(
-    [...byEndpoint.values()].map((group) => {
+    [...byEndpoint.values()].map(async (group) => {
       const first = group[0] as HostStatus & { config: HostConfig };
       const endpoint = hostPlatformEndpoint(first.config, store.hostDir(first.name));
-      return fillEndpointStates(endpoint, group, options.timeoutMs);
+      await fillEndpointStates(endpoint, group, options.timeoutMs);
+      if (options.withVersions === false) return;
+      // Only hosts that serve the Docker API have an engine version to show.
+      const running = group.filter((r) => r.state === "Running" && r.config?.personality === "docker");
+      await Promise.all(
+        running.map((row) =>
+          limit(async () => {
+            const config = row.config as HostConfig;
+            const inner = innerClient({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
+            row.docker = await withDeadline(
+              call(inner, () => engineVersion(inner)),
+              options.timeoutMs,
+              inner.endpoint.url,
+            ).catch((err: unknown) => {
+              row.errors.push(describeEngineError(err, inner.endpoint).userMessage);
+              return "Unknown";
+            });
+          }),
+        ),
+      );
     }),
   );
-  if (options.withVersions !== false) {
-    // Only hosts that serve the Docker API have an engine version to show.
-    const running = rows.filter((r) => r.state === "Running" && r.config?.personality === "docker");
-    await mapBounded(running, options.concurrency ?? 16, async (row) => {
-      const config = row.config as HostConfig;
-      const inner = innerClient({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
-      row.docker = await engineVersion(inner).catch((err: unknown) => {
-        row.errors.push(describeEngineError(err, inner.endpoint).userMessage);
-        return "Unknown";
-      });
-    });
-  }
   return rows;
 }
 
 /** Warn 30 days ahead: a host whose certificate expired is unreachable for every client. */
 export const EXPIRY_WARNING_DAYS = 30;
 
+/** Hosts of one store share their CA and client certificate: parse each distinct one once. */
+const parsedDays = new Map<string, number>();
+function daysLeftOf(pem: string): number {
+  let days = parsedDays.get(pem);
+  if (days === undefined) {
+    days = daysLeft(new X509Certificate(pem));
+    parsedDays.set(pem, days);
+  }
+  return days;
+}
+
 export function expiryWarnings(config: HostConfig, hostDir: string): string[] {
   const warnings: string[] = [];
   const check = (file: string, what: string, fix: string) => {
     try {
-      const days = daysLeft(new X509Certificate(readFileSync(join(hostDir, file))));
+      const days = daysLeftOf(readFileSync(join(hostDir, file), "utf8"));
       if (days < 0) warnings.push(`${what} expired: ${fix}`);
       else if (days < EXPIRY_WARNING_DAYS) warnings.push(`${what} expires in ${days} days: ${fix}`);
     } catch {
@@ -161,17 +182,18 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-export async function mapBounded<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
+/** Run at most `max` of the given tasks at once. */
+export function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
     }
-  });
-  await Promise.all(workers);
+  };
 }
