@@ -4,7 +4,7 @@
  * left running for the next start to take over).
  */
 import { resolveEndpoint, type EndpointFlags } from "../engine/resolve.js";
-import { DEFAULT_TAINT, startKubelet } from "./kubelet.js";
+import { DEFAULT_TAINT, startKubelet, type KubeletSecurity } from "./kubelet.js";
 import type { Taint } from "./kube/types.js";
 import { defaultNodeIP } from "./node-ip.js";
 import { loadKubeConfig, RestKubeApi } from "./kube/rest-api.js";
@@ -20,6 +20,8 @@ export interface KubeletCommandOptions {
   nodeIP?: string;
   infraImage?: string;
   kubeletVersion: string;
+  volumeRefreshSeconds?: number;
+  security: Omit<KubeletSecurity, "issuer">;
 }
 
 function log(message: string): void {
@@ -31,6 +33,14 @@ export async function runKubeletCommand(options: KubeletCommandOptions): Promise
   const api = new RestKubeApi(loadKubeConfig(options.kubeconfig));
   const kubelet = await startKubelet({
     api,
+    security: {
+      ...options.security,
+      // Without --tls-cert the serving certificate comes from dinv's CA (created on first use).
+      issuer: async () => {
+        const { HostStore } = await import("../store/host-store.js");
+        return (await new HostStore().certificates()).ca;
+      },
+    },
     endpoint,
     nodeName: options.nodeName,
     taints: options.taints ?? [DEFAULT_TAINT],
@@ -41,6 +51,9 @@ export async function runKubeletCommand(options: KubeletCommandOptions): Promise
     nodeIP: options.nodeIP ?? defaultNodeIP(endpoint),
     kubeletVersion: options.kubeletVersion,
     ...(options.infraImage ? { infraImage: options.infraImage } : {}),
+    ...(options.volumeRefreshSeconds !== undefined
+      ? { volumeRefreshMs: options.volumeRefreshSeconds * 1000 }
+      : {}),
     log,
   });
   log(

@@ -6,7 +6,11 @@
 import { connect, type EngineClient } from "../engine/client.js";
 import type { Endpoint } from "../engine/endpoint.js";
 import { errorMessage } from "../errors.js";
-import { startKubeletServer, type KubeletServer } from "./http-server.js";
+import type { CertificateAuthority } from "../pki/certificates.js";
+import { Authenticator, type TokenReviewer } from "./api/authn.js";
+import { AlwaysAllow, WebhookAuthorizer, type AccessReviewer, type Authorizer } from "./api/authz.js";
+import { startKubeletServer, type KubeletServer } from "./api/server.js";
+import { servingMaterial } from "./api/tls.js";
 import type { KubeApi } from "./kube/api.js";
 import type { Taint } from "./kube/types.js";
 import { NodeController } from "./node-controller.js";
@@ -18,6 +22,9 @@ import { ensureInfraImage } from "./provider/pause-image.js";
 import { PodCreator } from "./provider/pod-creator.js";
 import { DockerProvider } from "./provider/provider.js";
 import { parseQuantity } from "./provider/resources.js";
+import { DockerStreamingProvider } from "./provider/streaming-provider.js";
+import { EventRecorder } from "./provider/events.js";
+import { CachedTokens, type TokenRequester } from "./provider/sa-tokens.js";
 
 export const DEFAULT_TAINT: Taint = {
   key: "virtual-kubelet.io/provider",
@@ -25,8 +32,25 @@ export const DEFAULT_TAINT: Taint = {
   effect: "NoSchedule",
 };
 
+/** Who may use the kubelet API, and how it proves itself to them. */
+export interface KubeletSecurity {
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** CA of the client certificates accepted (the API server's kubelet-client CA). */
+  clientCaFile?: string;
+  /** Issues the serving certificate when no files are given (dinv's store CA). */
+  issuer?: () => Promise<CertificateAuthority>;
+  /** Check bearer tokens with TokenReview. */
+  authnWebhook: boolean;
+  /** Let requests without credentials in as system:anonymous. */
+  anonymous: boolean;
+  /** Webhook: every request is checked with a SubjectAccessReview. */
+  authorization: "AlwaysAllow" | "Webhook";
+}
+
 export interface KubeletOptions {
-  api: KubeApi;
+  api: KubeApi & TokenReviewer & AccessReviewer & TokenRequester;
+  security: KubeletSecurity;
   endpoint: Endpoint;
   nodeName: string;
   taints: Taint[];
@@ -38,6 +62,8 @@ export interface KubeletOptions {
   kubeletVersion: string;
   /** Image for infra containers; default: the built-in pause image. */
   infraImage?: string;
+  /** How often changed configMaps/secrets/tokens reach running pods' volumes (default 10 s; 0: never). */
+  volumeRefreshMs?: number;
   log: (message: string) => void;
 }
 
@@ -66,11 +92,13 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
       `no built-in pause image for ${description.arch}: containers of a pod will not share localhost (give --infra-image)`,
     );
   }
+  const events = new EventRecorder((e) => options.api.createEvent(e), options.nodeName, options.log).sink;
   const creator = new PodCreator(engine, options.api, {
     node: options.nodeName,
     flavor: description.flavor,
     capabilities: capabilitiesOf(description.flavor),
     infraImage,
+    events,
   });
   const provider = new DockerProvider(engine, creator, {
     node: options.nodeName,
@@ -81,18 +109,23 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
       memory: parseQuantity(description.allocatable.memory ?? "0"),
     },
     log: options.log,
+    events,
+    tokens: new CachedTokens(options.api),
+    volumeRefreshMs: options.volumeRefreshMs ?? 10_000,
   });
   await provider.start();
+
+  const streaming = new DockerStreamingProvider(engine, provider, {
+    nodeName: options.nodeName,
+    startTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    allocatableMemoryBytes: parseQuantity(description.allocatable.memory ?? "0"),
+  });
 
   // The server first: the node must advertise its real port (--listen may say port 0).
   const ready = { node: undefined as NodeController | undefined };
   let server: KubeletServer;
   try {
-    server = await startKubeletServer(
-      options.listenHost,
-      options.listenPort,
-      () => ready.node?.isReady ?? false,
-    );
+    server = await startApiServer(options, streaming, () => ready.node?.isReady ?? false);
   } catch (err) {
     provider.close();
     throw err;
@@ -136,4 +169,47 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
       await running.close();
     },
   };
+}
+
+async function startApiServer(
+  options: KubeletOptions,
+  provider: DockerStreamingProvider,
+  healthy: () => boolean,
+): Promise<KubeletServer> {
+  const security = options.security;
+  const tls = await servingMaterial({
+    ...(security.tlsCertFile ? { certFile: security.tlsCertFile } : {}),
+    ...(security.tlsKeyFile ? { keyFile: security.tlsKeyFile } : {}),
+    ...(security.clientCaFile ? { clientCaFile: security.clientCaFile } : {}),
+    ...(security.issuer ? { issuer: security.issuer } : {}),
+    nodeName: options.nodeName,
+    sans: [options.nodeIP, options.listenHost],
+  });
+  const authenticator = new Authenticator({
+    x509: tls.clientCa !== undefined,
+    ...(security.authnWebhook ? { tokens: options.api } : {}),
+    anonymous: security.anonymous,
+  });
+  const authorizer: Authorizer =
+    security.authorization === "Webhook" ? new WebhookAuthorizer(options.api) : new AlwaysAllow();
+  if (!tls.clientCa && !security.authnWebhook && !security.anonymous) {
+    options.log("the kubelet API admits nobody: give --client-ca and/or --authn-webhook");
+  }
+  if (security.authnWebhook && security.authorization === "AlwaysAllow") {
+    options.log(
+      "--authn-webhook with --authorization-mode AlwaysAllow: any token the API server accepts may exec into every pod",
+    );
+  }
+  options.log(`kubelet API serving certificate: ${tls.source}`);
+  return startKubeletServer({
+    host: options.listenHost,
+    port: options.listenPort,
+    tls,
+    authenticator,
+    authorizer,
+    nodeName: options.nodeName,
+    healthy,
+    provider,
+    log: options.log,
+  });
 }

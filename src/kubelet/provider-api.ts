@@ -3,8 +3,11 @@
  * node controllers know nothing of engines, only these. A provider for another backend is one
  * new implementation.
  */
+import type { Readable, Writable } from "node:stream";
 import type { Flavor } from "../engine/flavor.js";
+import { DinvError } from "../errors.js";
 import type { Pod, PodStatus } from "./kube/types.js";
+import type { StatsSummary } from "./stats/types.js";
 
 export interface ProviderPod {
   key: string;
@@ -47,4 +50,73 @@ export interface NodeProvider {
   /** Resolves when the endpoint answers; rejects with the reason it does not. */
   ping(): Promise<void>;
   describe(): Promise<NodeDescription>;
+}
+
+/** A container of a pod, as kubelet API paths name it. */
+export interface ContainerRef {
+  namespace: string;
+  pod: string;
+  /** When given (/exec/{ns}/{pod}/{uid}/{container}), the pod must still have this uid. */
+  uid?: string;
+  container: string;
+}
+
+/** The kubelet API's containerLogs query, parsed. */
+export interface ContainerLogOptions {
+  follow: boolean;
+  timestamps: boolean;
+  /** The container's previous instance (before its last restart). */
+  previous: boolean;
+  tailLines?: number;
+  sinceSeconds?: number;
+  /** RFC 3339. */
+  sinceTime?: string;
+  limitBytes?: number;
+}
+
+export interface StreamOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/** A running exec or attach, as streams the kubelet API wires to its client. */
+export interface ContainerSession {
+  /** Input of the process (when stdin was asked for); end() closes the process's stdin. */
+  stdin?: Writable;
+  /** stdout, or with a tty everything the terminal shows. */
+  stdout?: Readable;
+  stderr?: Readable;
+  resize(size: TerminalSize): Promise<void>;
+  /** Settles after the output streams ended: the exit code of an exec, undefined for attach. */
+  done: Promise<{ exitCode?: number }>;
+  /** The client went away: stop relaying (the process keeps whatever it was doing). */
+  close(): void;
+}
+
+/** A streaming request that cannot be served, with the HTTP status a kubelet answers. */
+export class StreamingError extends DinvError {
+  readonly status: 400 | 404 | 500 | 503;
+
+  constructor(message: string, status: 400 | 404 | 500 | 503, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+/** What the kubelet API serves beyond the lifecycle: pods, logs, exec/attach, stats. */
+export interface PodStreamingProvider {
+  /** The pods this node runs, with the status the provider sees now. */
+  listPods(): Promise<Pod[]>;
+  /** Merged stdout and stderr, as kubectl shows them; ends when the log does (or the container, with follow). */
+  containerLogs(ref: ContainerRef, options: ContainerLogOptions): Promise<Readable>;
+  exec(ref: ContainerRef, command: string[], options: StreamOptions): Promise<ContainerSession>;
+  attach(ref: ContainerRef, options: StreamOptions): Promise<ContainerSession>;
+  statsSummary(): Promise<StatsSummary>;
 }

@@ -10,74 +10,27 @@
  * makes carries io.dinv.pod.node=<this run's node name>; after() removes them all.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { EngineClient } from "../../src/engine/client.js";
 import type { KubeList, Lease, Node, Pod } from "../../src/kubelet/kube/types.js";
 import { loadKubeConfig, RestKubeApi } from "../../src/kubelet/kube/rest-api.js";
 import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
+import {
+  kubeletRequest,
+  spawnKubelet,
+  stopProcess,
+  testPki,
+  until,
+  type KubeletProcess,
+  type TestPki,
+} from "../fixtures/k8s-api-server/kubelet-harness.js";
 import { KubeApiTestServer } from "../fixtures/k8s-api-server/server.js";
 
 const POD_IMAGE = "dinv-test/pod-base:1";
 const REAL_CLUSTER = process.env.KUBE_E2E_KUBECONFIG;
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-
-/** Runs `dinv kubelet` through the real command definition (main.ts registers the same function). */
-const LAUNCHER = `
-const { Command } = await import("commander");
-const { defineKubelet } = await import(${JSON.stringify(new URL("../../src/cli/commands/kubelet.js", import.meta.url).href)});
-const program = new Command("dinv").exitOverride();
-defineKubelet(program);
-await program.parseAsync(JSON.parse(process.env.DINV_KUBELET_ARGS), { from: "user" });
-`;
-
-interface KubeletProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-    await sleep(everyMs);
-  }
-}
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on("error", reject)
-      .end();
-  });
-}
 
 describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 180_000 }, () => {
   const nodeName = runId("kubelet-e2e");
@@ -88,10 +41,10 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
   let engine: EngineClient;
   let api: RestKubeApi;
   let kubelet: KubeletProcess | undefined;
+  let pki: TestPki;
 
   function startKubelet(): KubeletProcess {
     const args = [
-      "kubelet",
       "--kubeconfig",
       kubeconfig,
       "--node-name",
@@ -102,29 +55,20 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
       "127.0.0.1",
       "--pod-sync-workers",
       "10",
+      "--client-ca",
+      pki.caFile,
     ];
-    const child = spawn(process.execPath, ["--input-type=module", "-e", LAUNCHER], {
-      cwd: ROOT,
-      env: { ...process.env, DINV_KUBELET_ARGS: JSON.stringify(args) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    return { child, output: () => output, exited };
+    // The serving certificate is issued by the CA of a store private to this run.
+    return spawnKubelet(args, { DINV_STORAGE_PATH: join(dir, "store") });
   }
 
   async function stopKubelet(): Promise<number | null> {
     if (!kubelet) return null;
     const current = kubelet;
     kubelet = undefined;
-    current.child.kill("SIGTERM");
-    const code = await Promise.race([current.exited, sleep(15_000).then(() => "hung" as const)]);
-    if (code === "hung") {
-      current.child.kill("SIGKILL");
+    const code = await stopProcess(current);
+    if (code === "hung")
       throw new Error(`the kubelet did not exit within 15 s of SIGTERM:\n${current.output()}`);
-    }
     return code;
   }
 
@@ -172,6 +116,7 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
   }
 
   before(async () => {
+    pki = await testPki(dir);
     engine = await testEngine();
     await engine.docker.getImage(HOST_IMAGE).tag({ repo: "dinv-test/pod-base", tag: "1" });
     if (!REAL_CLUSTER) {
@@ -235,7 +180,12 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     assert.match(node.status?.nodeInfo?.containerRuntimeVersion ?? "", /^docker:\/\/\d+/);
     const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
     assert.ok(port > 0, "daemonEndpoints carries the real port");
-    assert.deepEqual(await httpGet(`http://127.0.0.1:${port}/healthz`), { status: 200, body: "ok" });
+    // HTTPS with a serving certificate from the store's CA, verified against it; client certificate auth.
+    const storeCa = readFileSync(join(dir, "store", "certs", "ca.pem"), "utf8");
+    const healthz = await kubeletRequest(port, "/healthz", { cert: pki.client, ca: storeCa });
+    assert.deepEqual([healthz.status, healthz.body], [200, "ok"]);
+    const anonymous = await kubeletRequest(port, "/healthz", { ca: storeCa });
+    assert.equal(anonymous.status, 401, "anonymous requests are refused");
     const lease = await api.request<Lease>(
       "GET",
       `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`,
@@ -386,7 +336,10 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
       const events = server
         .objects("events")
         .filter((e) => (e.involvedObject as { name?: string }).name === "bad-image");
-      assert.equal(events[0]?.reason, "ErrImagePull", "a Warning event tells the story");
+      const story = events.map((e) => `${String(e.type)} ${String(e.reason)}`);
+      assert.ok(story.includes("Normal Pulling"), story.join(", "));
+      assert.ok(story.includes("Warning Failed"), "the pull failure, as the kubelet records it");
+      assert.ok(story.includes("Warning ErrImagePull"), "and the pod's failure reason");
     }
   });
 

@@ -17,9 +17,12 @@ import {
   type EngineContainerSummary,
   type EventSubscription,
   type PodEngine,
+  type RegistryAuth,
+  type VolumeOptions,
 } from "../../src/kubelet/provider/engine.js";
 import { PodOperationError } from "../../src/kubelet/provider/errors.js";
 import {
+  LABEL_CONTAINER,
   LABEL_NAME,
   LABEL_NAMESPACE,
   LABEL_NODE,
@@ -33,6 +36,7 @@ import { PodStarter } from "../../src/kubelet/provider/pod-starter.js";
 import { phaseOf, podStatusFrom } from "../../src/kubelet/provider/pod-status.js";
 import { gracePeriod, PodStopper } from "../../src/kubelet/provider/pod-stopper.js";
 import { DockerProvider } from "../../src/kubelet/provider/provider.js";
+import type { PodEvent, PodEventSink } from "../../src/kubelet/provider/events.js";
 
 const NODE = "vk-test";
 
@@ -59,6 +63,8 @@ interface FakeContainer {
 }
 
 type Method =
+  | "createVolume"
+  | "putArchive"
   | "hasImage"
   | "pullImage"
   | "createContainer"
@@ -75,6 +81,10 @@ class FakeEngine implements PodEngine {
   calls: string[] = [];
   failures = new Map<Method, { err: Error; when?: (arg: unknown) => boolean }>();
   pullDelayMs = 0;
+  pullAuth = new Map<string, RegistryAuth | undefined>();
+  volumes = new Map<string, { labels: Record<string, string>; options: VolumeOptions }>();
+  /** Archives put into containers: id → [path, tar]. */
+  archives: Array<{ id: string; path: string; tar: Buffer }> = [];
   inFlightPulls = 0;
   maxConcurrentPulls = 0;
   private next = 1;
@@ -130,7 +140,8 @@ class FakeEngine implements PodEngine {
     this.check("hasImage", ref);
     return this.images.has(ref);
   }
-  async pullImage(ref: string): Promise<void> {
+  async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
+    this.pullAuth.set(ref, auth);
     this.inFlightPulls++;
     this.maxConcurrentPulls = Math.max(this.maxConcurrentPulls, this.inFlightPulls);
     try {
@@ -164,6 +175,28 @@ class FakeEngine implements PodEngine {
   async removeContainer(id: string): Promise<void> {
     this.check("removeContainer", id);
     this.containers.delete(id);
+  }
+  async createVolume(
+    name: string,
+    labels: Record<string, string>,
+    options: VolumeOptions = {},
+  ): Promise<void> {
+    this.check("createVolume", name);
+    this.volumes.set(name, { labels, options });
+  }
+  async removeVolume(name: string): Promise<void> {
+    this.calls.push(`removeVolume ${name}`);
+    this.volumes.delete(name);
+  }
+  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+    return [...this.volumes]
+      .filter(([, v]) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+      .map(([name]) => name);
+  }
+  async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
+    this.check("putArchive", id);
+    if (!this.containers.has(id)) throw refused(404, "no such container");
+    this.archives.push({ id, path, tar });
   }
   async importImage(_tarball: Buffer, ref: string): Promise<void> {
     this.images.add(ref);
@@ -202,22 +235,29 @@ function testPod(
 
 const INFRA = { ref: "dinv/pause:1", entrypoint: ["/pause"] };
 
-function creator(engine: FakeEngine, config = new FakeConfig(), withInfra = true): PodCreator {
+function creator(
+  engine: FakeEngine,
+  config = new FakeConfig(),
+  withInfra = true,
+  events?: PodEventSink,
+): PodCreator {
   return new PodCreator(engine, config, {
     node: NODE,
     flavor: "docker",
     capabilities: capabilitiesOf("docker"),
     infraImage: withInfra ? INFRA : undefined,
+    ...(events ? { events } : {}),
   });
 }
 
-function provider(engine: FakeEngine, config = new FakeConfig()): DockerProvider {
+function provider(engine: FakeEngine, config = new FakeConfig(), events?: PodEventSink): DockerProvider {
   engine.images.add(INFRA.ref);
-  return new DockerProvider(engine, creator(engine, config), {
+  return new DockerProvider(engine, creator(engine, config, true, events), {
     node: NODE,
     flavor: "docker",
     hostIP: "10.0.0.5",
     nodeAllocatable: { cpu: 4, memory: 8 * 2 ** 30 },
+    ...(events ? { events } : {}),
   });
 }
 
@@ -868,5 +908,285 @@ describe("DockerProvider", () => {
       labels: { [LABEL_NAMESPACE]: "b", [LABEL_NAME]: "other" },
     });
     assert.deepEqual(seen, ["team-a/web", "b/other"]);
+  });
+});
+
+/** Files in a tar archive put into a container: name → content (symlinks as "-> target"). */
+async function tarFiles(tar: Buffer): Promise<Map<string, string>> {
+  const { extract } = await import("tar-stream");
+  const out = new Map<string, string>();
+  const ex = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on("entry", (header, stream, next) => {
+      let body = "";
+      stream.on("data", (c: unknown) => (body += String(c)));
+      stream.on("end", () => {
+        if (header.type === "symlink") out.set(header.name, `-> ${header.linkname ?? ""}`);
+        else if (header.type === "file") out.set(header.name, body);
+        next();
+      });
+      stream.resume();
+    });
+    ex.on("finish", resolve);
+    ex.on("error", reject);
+  });
+  ex.end(tar);
+  await done;
+  return out;
+}
+
+const byRole = (engine: FakeEngine, role: string) =>
+  [...engine.containers.values()].filter((c) => c.spec.Labels?.[LABEL_ROLE] === role);
+
+describe("DockerProvider: init containers, volumes, events", () => {
+  it("runs init containers one at a time, in order, then the app containers", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const events: string[] = [];
+    const p = provider(engine, new FakeConfig(), (_pod, e: PodEvent) =>
+      events.push(`${e.reason} ${e.fieldPath ?? ""}`),
+    );
+    const pod = testPod({
+      initContainers: [
+        { name: "one", image: "example/app:1" },
+        { name: "two", image: "example/app:1" },
+      ],
+    });
+    await p.createPod(pod);
+    assert.deepEqual(
+      byRole(engine, "init").map((c) => c.spec.Labels?.[LABEL_CONTAINER]),
+      ["one"],
+    );
+    assert.equal(byRole(engine, "app").length, 0, "no app container before the init containers finished");
+    let status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Pending");
+    assert.equal(status?.conditions?.find((c) => c.type === "Initialized")?.status, "False");
+    assert.equal(status?.containerStatuses?.[0]?.state.waiting?.reason, "PodInitializing");
+    assert.equal(byRole(engine, "init")[0]?.spec.HostConfig?.RestartPolicy?.Name, "on-failure");
+
+    await p.updatePod(pod);
+    assert.equal(byRole(engine, "init").length, 1, "a running init container is waited for, not duplicated");
+    const one = byRole(engine, "init")[0] as FakeContainer;
+    one.status = "exited";
+    await p.updatePod(pod);
+    assert.deepEqual(
+      byRole(engine, "init").map((c) => c.spec.Labels?.[LABEL_CONTAINER]),
+      ["one", "two"],
+    );
+    (byRole(engine, "init")[1] as FakeContainer).status = "exited";
+    await p.updatePod(pod);
+    assert.equal(byRole(engine, "app")[0]?.status, "running");
+    status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Running");
+    assert.deepEqual(
+      status?.initContainerStatuses?.map((s) => [s.name, s.ready, s.state.terminated?.reason]),
+      [
+        ["one", true, "Completed"],
+        ["two", true, "Completed"],
+      ],
+    );
+    assert.deepEqual(
+      events.filter((e) => e.startsWith("Started")),
+      [
+        "Started spec.initContainers{one}",
+        "Started spec.initContainers{two}",
+        "Started spec.containers{app}",
+      ],
+    );
+    assert.ok(events.includes("Pulled spec.initContainers{one}"));
+  });
+
+  it("fails the pod when an init container fails under restartPolicy Never", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    const pod = testPod({
+      restartPolicy: "Never",
+      initContainers: [{ name: "check", image: "example/app:1" }],
+    });
+    await p.createPod(pod);
+    const check = byRole(engine, "init")[0] as FakeContainer;
+    assert.equal(check.spec.HostConfig?.RestartPolicy?.Name, "no");
+    check.status = "exited";
+    check.exitCode = 2;
+    await p.updatePod(pod);
+    assert.equal(byRole(engine, "app").length, 0);
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Failed");
+    assert.equal(status?.initContainerStatuses?.[0]?.state.terminated?.exitCode, 2);
+  });
+
+  it("retries a waiting pod on the next sync (updatePod), as the pod controller calls it", async () => {
+    const config = new FakeConfig();
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine, config);
+    const pod = testPod({
+      containers: [{ name: "app", image: "example/app:1", envFrom: [{ configMapRef: { name: "later" } }] }],
+    });
+    await rejectsWith(p.createPod(pod), "CreateContainerConfigError", false);
+    config.maps.set("team-a/later", { data: { A: "1" } });
+    await p.updatePod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Running");
+  });
+
+  it("makes emptyDir volumes (Memory: tmpfs with its size) and removes them with the pod", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    const pod = testPod({
+      containers: [
+        {
+          name: "app",
+          image: "example/app:1",
+          volumeMounts: [
+            { name: "cache", mountPath: "/cache" },
+            { name: "fast", mountPath: "/fast", readOnly: true },
+          ],
+        },
+      ],
+      volumes: [
+        { name: "cache", emptyDir: {} },
+        { name: "fast", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
+      ],
+    });
+    await p.createPod(pod);
+    assert.deepEqual([...engine.volumes.keys()].sort(), [
+      "k8s_cache_web_team-a_uid-1",
+      "k8s_fast_web_team-a_uid-1",
+    ]);
+    assert.deepEqual(engine.volumes.get("k8s_fast_web_team-a_uid-1")?.options, {
+      tmpfs: { sizeBytes: 64 * 2 ** 20 },
+    });
+    assert.equal(engine.volumes.get("k8s_cache_web_team-a_uid-1")?.labels[LABEL_UID], "uid-1");
+    assert.deepEqual(byRole(engine, "app")[0]?.spec.HostConfig?.Mounts, [
+      { Type: "volume", Source: "k8s_cache_web_team-a_uid-1", Target: "/cache", ReadOnly: false },
+      { Type: "volume", Source: "k8s_fast_web_team-a_uid-1", Target: "/fast", ReadOnly: true },
+    ]);
+    await p.deletePod(pod);
+    assert.equal(engine.volumes.size, 0);
+  });
+
+  it("refuses hostPath before touching the engine (permanent FailedMount)", async () => {
+    const engine = new FakeEngine();
+    const p = provider(engine);
+    const pod = testPod({ volumes: [{ name: "h", hostPath: { path: "/" } }] });
+    await p.createPod(pod);
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Failed");
+    assert.equal(status?.reason, "FailedMount");
+    assert.equal(
+      engine.calls.filter((c) => c.startsWith("createContainer") || c.startsWith("pullImage")).length,
+      0,
+    );
+  });
+
+  it("delivers configMap files before start and again only when the configMap changed", async () => {
+    const config = new FakeConfig();
+    config.maps.set("team-a/conf", { data: { "a.txt": "one", "b.txt": "two" } });
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine, config);
+    const pod = testPod({
+      containers: [
+        { name: "app", image: "example/app:1", volumeMounts: [{ name: "c", mountPath: "/etc/c" }] },
+      ],
+      volumes: [{ name: "c", configMap: { name: "conf" } }],
+    });
+    await p.createPod(pod);
+    const app = byRole(engine, "app")[0] as FakeContainer;
+    const putIndex = engine.calls.indexOf(`putArchive ${app.id}`);
+    assert.ok(
+      putIndex >= 0 && putIndex < engine.calls.indexOf(`startContainer ${app.id}`),
+      "files before start",
+    );
+    const first = await tarFiles(engine.archives[0]?.tar ?? Buffer.alloc(0));
+    assert.equal(first.get("etc/c/a.txt"), "-> ..data/a.txt");
+    const data = first.get("etc/c/..data") ?? "";
+    assert.equal(first.get(`etc/c/${data.slice(3)}/a.txt`), "one");
+    await p.refreshVolumes();
+    assert.equal(engine.archives.length, 1, "nothing changed, nothing delivered");
+    config.maps.set("team-a/conf", { data: { "a.txt": "uno" } });
+    await p.refreshVolumes();
+    assert.equal(engine.archives.length, 2);
+    const second = await tarFiles(engine.archives[1]?.tar ?? Buffer.alloc(0));
+    const next = (second.get("etc/c/..data") ?? "").slice(3);
+    assert.notEqual(next, data.slice(3));
+    assert.equal(second.get(`etc/c/${next}/a.txt`), "uno");
+    assert.equal(second.get(`etc/c/${data.slice(3)}/a.txt`), "", "the old generation is emptied");
+    assert.equal(second.has("etc/c/b.txt"), false, "a removed key gets no new link");
+  });
+
+  it("keeps a pod waiting, with nothing created, while a volume's configMap is missing", async () => {
+    const config = new FakeConfig();
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine, config);
+    const pod = testPod({
+      containers: [{ name: "app", image: "example/app:1", volumeMounts: [{ name: "c", mountPath: "/c" }] }],
+      volumes: [{ name: "c", configMap: { name: "missing" } }],
+    });
+    await rejectsWith(p.createPod(pod), "FailedMount", false);
+    assert.equal(engine.calls.filter((c) => c.startsWith("createContainer")).length, 0);
+    const optional = testPod(
+      {
+        containers: [{ name: "app", image: "example/app:1", volumeMounts: [{ name: "c", mountPath: "/c" }] }],
+        volumes: [{ name: "c", configMap: { name: "missing", optional: true } }],
+      },
+      "opt",
+      "team-a",
+      "uid-2",
+    );
+    await p.createPod(optional);
+    assert.equal((await p.getPodStatus(optional))?.phase, "Running", "an optional source may be missing");
+  });
+
+  it("passes the matching imagePullSecret's credentials to the pull, from the pod's namespace only", async () => {
+    const config = new FakeConfig();
+    const dockerconfig = {
+      auths: { "https://registry.example.com/v2/": { auth: Buffer.from("bob:pw").toString("base64") } },
+    };
+    config.secrets.set("team-a/regcred", {
+      type: "kubernetes.io/dockerconfigjson",
+      data: { ".dockerconfigjson": Buffer.from(JSON.stringify(dockerconfig)).toString("base64") },
+    });
+    config.secrets.set("team-b/regcred", { type: "kubernetes.io/dockerconfigjson", data: {} });
+    const engine = new FakeEngine();
+    const events: PodEvent[] = [];
+    const p = provider(engine, config, (_pod, e) => events.push(e));
+    const image = "registry.example.com/team/app:1";
+    await p.createPod(
+      testPod({
+        imagePullSecrets: [{ name: "regcred" }, { name: "absent" }],
+        containers: [{ name: "app", image }],
+      }),
+    );
+    assert.deepEqual(engine.pullAuth.get(image), {
+      username: "bob",
+      password: "pw",
+      serveraddress: "registry.example.com",
+    });
+    assert.ok(events.some((e) => e.reason === "FailedToRetrieveImagePullSecret" && e.type === "Warning"));
+    assert.ok(
+      events.some(
+        (e) => e.reason === "Pulled" && e.message.startsWith(`Successfully pulled image "${image}"`),
+      ),
+    );
+  });
+
+  it("rehydrates init containers as init containers", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const pod = testPod({ initContainers: [{ name: "one", image: "example/app:1" }] });
+    await provider(engine).createPod(pod);
+    (byRole(engine, "init")[0] as FakeContainer).status = "exited";
+    const restarted = provider(engine);
+    await restarted.start();
+    assert.equal(restarted.cache.get("team-a/web")?.initContainers?.size, 1);
+    assert.equal(restarted.cache.get("team-a/web")?.containers.size, 0);
+    // Half-way after a restart: started over cleanly, then carried on.
+    await restarted.updatePod(pod);
+    assert.equal(byRole(engine, "init").length, 1);
+    assert.equal(byRole(engine, "app").length, 0);
   });
 });

@@ -32,6 +32,20 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
+export function parseAuthorizationMode(text: string): "AlwaysAllow" | "Webhook" {
+  if (text === "AlwaysAllow" || text === "Webhook") return text;
+  throw new InvalidArgumentError("give AlwaysAllow or Webhook");
+}
+
+function nonNegative(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${what} must be a number of seconds, 0 or more`);
+    return n;
+  };
+}
+
 function positive(what: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -66,6 +80,22 @@ export function defineKubelet(program: Command): void {
       "the node's InternalIP and pods' hostIP (default: the endpoint's or this machine's)",
     )
     .option("--infra-image <ref>", "image of pods' infra containers (default: dinv's built-in pause image)")
+    .option(
+      "--volume-refresh <seconds>",
+      "how often changed configMaps, secrets and tokens reach running pods' volumes (0: never)",
+      nonNegative("--volume-refresh"),
+      10,
+    )
+    .option("--tls-cert <file>", "serving certificate of the kubelet API (default: issued by dinv's CA)")
+    .option("--tls-key <file>", "key of --tls-cert")
+    .option("--client-ca <file>", "CA whose client certificates may use the kubelet API (the API server's)")
+    .option("--authn-webhook", "accept bearer tokens, checked with the API server's TokenReview")
+    .option("--anonymous-auth", "let requests without credentials in as system:anonymous")
+    .option(
+      "--authorization-mode <mode>",
+      "AlwaysAllow, or Webhook (SubjectAccessReview) (default: Webhook with --authn-webhook, else AlwaysAllow)",
+      parseAuthorizationMode,
+    )
     .action(async (opts: Record<string, unknown>) => {
       const { runKubeletCommand } = await import("../../kubelet/command.js");
       await runKubeletCommand({
@@ -78,7 +108,18 @@ export function defineKubelet(program: Command): void {
         listen: opts.listen as { host: string; port: number },
         nodeIP: opts.nodeIp as string | undefined,
         infraImage: opts.infraImage as string | undefined,
+        volumeRefreshSeconds: opts.volumeRefresh as number,
         kubeletVersion: `dinv-${packageVersion()}`,
+        security: {
+          ...(opts.tlsCert ? { tlsCertFile: opts.tlsCert as string } : {}),
+          ...(opts.tlsKey ? { tlsKeyFile: opts.tlsKey as string } : {}),
+          ...(opts.clientCa ? { clientCaFile: opts.clientCa as string } : {}),
+          authnWebhook: opts.authnWebhook === true,
+          anonymous: opts.anonymousAuth === true,
+          authorization:
+            (opts.authorizationMode as "AlwaysAllow" | "Webhook" | undefined) ??
+            (opts.authnWebhook === true ? "Webhook" : "AlwaysAllow"),
+        },
       });
     });
 }

@@ -18,6 +18,9 @@ import type {
   Pod,
   PodStatus,
   Secret,
+  SubjectAccessReview,
+  TokenRequest,
+  TokenReview,
 } from "./types.js";
 
 const MERGE = "application/merge-patch+json";
@@ -208,6 +211,30 @@ export class RestKubeApi implements KubeApi {
   }
   getSecret(namespace: string, name: string): Promise<Secret | undefined> {
     return this.getOrUndefined<Secret>(`/api/v1/namespaces/${enc(namespace)}/secrets/${enc(name)}`);
+  }
+
+  requestToken(namespace: string, serviceAccount: string, request: TokenRequest): Promise<TokenRequest> {
+    return this.request<TokenRequest>(
+      "POST",
+      `/api/v1/namespaces/${enc(namespace)}/serviceaccounts/${enc(serviceAccount)}/token`,
+      { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", ...request },
+    );
+  }
+
+  reviewToken(review: TokenReview): Promise<TokenReview> {
+    return this.request<TokenReview>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenReview",
+      ...review,
+    });
+  }
+
+  reviewAccess(review: SubjectAccessReview): Promise<SubjectAccessReview> {
+    return this.request<SubjectAccessReview>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      ...review,
+    });
   }
 }
 

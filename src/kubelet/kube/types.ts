@@ -74,6 +74,44 @@ export interface ResourceRequirements {
   requests?: Record<string, Quantity>;
 }
 
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+}
+
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+export interface DownwardAPIVolumeFile {
+  path: string;
+  fieldRef?: { apiVersion?: string; fieldPath: string };
+  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string | number };
+  mode?: number;
+}
+
+export interface VolumeProjection {
+  configMap?: { name?: string; items?: KeyToPath[]; optional?: boolean };
+  secret?: { name?: string; items?: KeyToPath[]; optional?: boolean };
+  downwardAPI?: { items?: DownwardAPIVolumeFile[] };
+  serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string };
+}
+
+/** A pod volume. Only the sources dinv delivers are typed; any other key names an unsupported one. */
+export interface Volume {
+  name: string;
+  emptyDir?: { medium?: string; sizeLimit?: Quantity };
+  configMap?: { name?: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  secret?: { secretName?: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  downwardAPI?: { items?: DownwardAPIVolumeFile[]; defaultMode?: number };
+  projected?: { sources?: VolumeProjection[]; defaultMode?: number };
+  [source: string]: unknown;
+}
+
 export interface Container {
   name: string;
   image?: string;
@@ -87,6 +125,7 @@ export interface Container {
   imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   tty?: boolean;
   stdin?: boolean;
+  volumeMounts?: VolumeMount[];
   securityContext?: { privileged?: boolean; runAsUser?: number; runAsGroup?: number };
 }
 
@@ -108,7 +147,9 @@ export interface PodSpec {
   hostNetwork?: boolean;
   hostname?: string;
   tolerations?: Toleration[];
-  volumes?: Array<{ name: string } & Record<string, unknown>>;
+  volumes?: Volume[];
+  imagePullSecrets?: Array<{ name?: string }>;
+  automountServiceAccountToken?: boolean;
 }
 
 export interface PodCondition {
@@ -282,4 +323,51 @@ export function kubeTime(date: Date = new Date()): string {
 /** RFC 3339 with microseconds, as metav1.MicroTime (lease renewTime) must be written. */
 export function kubeMicroTime(date: Date = new Date()): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** authentication.k8s.io/v1 TokenReview (what the kubelet sends and reads back). */
+export interface TokenReview {
+  apiVersion?: string;
+  kind?: string;
+  spec: { token: string; audiences?: string[] };
+  status?: {
+    authenticated?: boolean;
+    user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+    audiences?: string[];
+    error?: string;
+  };
+}
+
+/** authorization.k8s.io/v1 SubjectAccessReview for a kubelet API request. */
+export interface SubjectAccessReview {
+  apiVersion?: string;
+  kind?: string;
+  spec: {
+    user?: string;
+    uid?: string;
+    groups?: string[];
+    extra?: Record<string, string[]>;
+    resourceAttributes?: {
+      verb: string;
+      resource: string;
+      subresource?: string;
+      name?: string;
+      namespace?: string;
+      group?: string;
+      version?: string;
+    };
+  };
+  status?: { allowed: boolean; denied?: boolean; reason?: string; evaluationError?: string };
+}
+
+/** authentication.k8s.io/v1 TokenRequest (the serviceaccounts/token subresource). */
+export interface TokenRequest {
+  apiVersion?: string;
+  kind?: string;
+  spec: {
+    audiences?: string[];
+    expirationSeconds?: number;
+    boundObjectRef?: { kind: string; apiVersion: string; name: string; uid: string };
+  };
+  status?: { token: string; expirationTimestamp: string };
 }

@@ -95,12 +95,24 @@ export function infraContainerSpec(pod: Pod, image: InfraImage, ctx: SpecContext
   };
 }
 
+/** Init containers run once: the engine restarts a failing one (unless Never), never a finished one. */
+export function initRestartPolicy(pod: Pod): { Name: string } {
+  return pod.spec.restartPolicy === "Never" ? { Name: "no" } : { Name: "on-failure" };
+}
+
+export interface ContainerRole {
+  role: "app" | "init";
+  /** Engine mounts (emptyDir volumes). */
+  mounts?: NonNullable<CreateContainerSpec["HostConfig"]>["Mounts"];
+}
+
 export function appContainerSpec(
   pod: Pod,
   container: Container,
   index: number,
   env: readonly string[],
   ctx: SpecContext,
+  kind: ContainerRole = { role: "app" },
 ): CreateContainerSpec {
   const id = podIdentity(pod);
   const vars = envMap(env);
@@ -110,19 +122,20 @@ export function appContainerSpec(
   const { exposed, bindings } = ports([container]);
   const user = userOf(container);
   const spec: CreateContainerSpec = {
-    name: containerName(id, container.name),
+    name: containerName(id, kind.role === "init" ? `init-${container.name}` : container.name),
     Image: container.image ?? "",
     Env: [...env],
     Labels: {
       ...podLabels(ctx.node, id),
-      [LABEL_ROLE]: "app",
+      [LABEL_ROLE]: kind.role,
       [LABEL_CONTAINER]: container.name,
       [LABEL_INDEX]: String(index),
     },
     Tty: container.tty === true,
     OpenStdin: container.stdin === true,
     HostConfig: {
-      RestartPolicy: restartPolicy(pod),
+      RestartPolicy: kind.role === "init" ? initRestartPolicy(pod) : restartPolicy(pod),
+      ...(kind.mounts?.length ? { Mounts: kind.mounts } : {}),
       ...containerResources(container, ctx.flavor),
       // Joined containers inherit hostname and ports from the infra container (the engine refuses both here).
       NetworkMode: joined ? `container:${ctx.infraId}` : pod.spec.hostNetwork ? "host" : "bridge",

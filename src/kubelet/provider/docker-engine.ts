@@ -1,10 +1,18 @@
 /** PodEngine over the engine layer: dockerode calls wrapped by call() so errors name the endpoint. */
+import { Readable, type Duplex } from "node:stream";
 import type Dockerode from "dockerode";
 import { call, describeEngineError, type EngineClient } from "../../engine/client.js";
+import type { StreamOptions, TerminalSize } from "../provider-api.js";
 import {
   engineStatus,
   ImagePullError,
   type CreateContainerSpec,
+  type EngineLogOptions,
+  type EngineSession,
+  type EngineStatsSample,
+  type RegistryAuth,
+  type StreamingEngine,
+  type VolumeOptions,
   type EngineContainerDetails,
   type EngineContainerEvent,
   type EngineContainerState,
@@ -25,7 +33,7 @@ function ignoring(...statuses: number[]): (err: unknown) => void {
   };
 }
 
-export class DockerPodEngine implements PodEngine {
+export class DockerPodEngine implements PodEngine, StreamingEngine {
   constructor(readonly client: EngineClient) {}
 
   private get docker(): Dockerode {
@@ -60,6 +68,8 @@ export class DockerPodEngine implements PodEngine {
         },
         restartCount: info.RestartCount,
         ...(ip ? { ipAddress: ip } : {}),
+        tty: info.Config.Tty === true,
+        openStdin: info.Config.OpenStdin === true,
       };
     } catch (err) {
       if (engineStatus(err) === 404) return undefined;
@@ -77,8 +87,11 @@ export class DockerPodEngine implements PodEngine {
     }
   }
 
-  async pullImage(ref: string): Promise<void> {
-    const stream = await call(this.client, () => this.docker.pull(ref) as Promise<NodeJS.ReadableStream>);
+  async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
+    const stream = await call(
+      this.client,
+      () => this.docker.pull(ref, auth ? { authconfig: auth } : {}) as Promise<NodeJS.ReadableStream>,
+    );
     // Failures such as "manifest unknown" arrive inside the progress stream, not as an HTTP status.
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(stream, (err: Error | null) => {
@@ -110,6 +123,43 @@ export class DockerPodEngine implements PodEngine {
     );
   }
 
+  async createVolume(
+    name: string,
+    labels: Record<string, string>,
+    options: VolumeOptions = {},
+  ): Promise<void> {
+    const tmpfs = options.tmpfs;
+    await call(this.client, () =>
+      this.docker.createVolume({
+        Name: name,
+        Labels: labels,
+        ...(tmpfs
+          ? {
+              Driver: "local",
+              DriverOpts: {
+                type: "tmpfs",
+                device: "tmpfs",
+                ...(tmpfs.sizeBytes ? { o: `size=${tmpfs.sizeBytes}` } : {}),
+              },
+            }
+          : {}),
+      }),
+    );
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await call(this.client, () => this.docker.getVolume(name).remove({ force: true })).catch(ignoring(404));
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+    const answer = await call(this.client, () => this.docker.listVolumes({ filters: labelFilters(labels) }));
+    return (answer.Volumes ?? []).map((v) => v.Name);
+  }
+
+  async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
+    await call(this.client, () => this.docker.getContainer(id).putArchive(tar, { path }));
+  }
+
   async importImage(tarball: Buffer, ref: string): Promise<void> {
     const [repo, tag] = splitTag(ref);
     const { Readable } = await import("node:stream");
@@ -126,6 +176,88 @@ export class DockerPodEngine implements PodEngine {
         err ? reject(describeEngineError(err, this.client.endpoint)) : resolve(),
       );
     });
+  }
+
+  async containerLogs(id: string, options: EngineLogOptions): Promise<Readable> {
+    const query = {
+      stdout: true,
+      stderr: true,
+      follow: options.follow,
+      timestamps: options.timestamps,
+      tail: options.tail === undefined ? "all" : String(options.tail),
+      ...(options.since !== undefined ? { since: options.since } : {}),
+      ...(options.until !== undefined ? { until: options.until } : {}),
+    };
+    // dockerode answers a Buffer without follow and a stream with it.
+    const result = (await call(this.client, () =>
+      this.docker
+        .getContainer(id)
+        .logs(query as unknown as Dockerode.ContainerLogsOptions & { follow: true }),
+    )) as unknown;
+    return Buffer.isBuffer(result) ? Readable.from([result]) : (result as Readable);
+  }
+
+  async exec(id: string, command: string[], options: StreamOptions): Promise<EngineSession> {
+    const exec = await call(this.client, () =>
+      this.docker.getContainer(id).exec({
+        Cmd: command,
+        AttachStdin: options.stdin,
+        AttachStdout: options.stdout,
+        AttachStderr: options.stderr,
+        Tty: options.tty,
+      }),
+    );
+    const stream = (await call(this.client, () =>
+      exec.start({ hijack: true, stdin: options.stdin, Tty: options.tty }),
+    )) as Duplex;
+    return {
+      stream,
+      resize: async (size: TerminalSize) => {
+        await call(this.client, () => exec.resize({ h: size.height, w: size.width }));
+      },
+      exitCode: async () => {
+        // The stream may end a moment before the engine records the exit.
+        for (let attempt = 0; attempt < 50; attempt++) {
+          const info = await call(this.client, () => exec.inspect());
+          if (!info.Running) return info.ExitCode ?? undefined;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return undefined;
+      },
+    };
+  }
+
+  async attach(id: string, options: StreamOptions): Promise<EngineSession> {
+    const container = this.docker.getContainer(id);
+    const stream = (await call(this.client, () =>
+      container.attach({
+        stream: true,
+        hijack: true,
+        stdin: options.stdin,
+        stdout: options.stdout,
+        stderr: options.stderr,
+      }),
+    )) as Duplex;
+    return {
+      stream,
+      resize: async (size: TerminalSize) => {
+        await call(this.client, () => container.resize({ h: size.height, w: size.width }));
+      },
+      exitCode: async () => undefined,
+    };
+  }
+
+  async containerStats(id: string): Promise<EngineStatsSample | undefined> {
+    let raw: DockerStats;
+    try {
+      raw = (await call(this.client, () =>
+        this.docker.getContainer(id).stats({ stream: false }),
+      )) as unknown as DockerStats;
+    } catch (err) {
+      if (engineStatus(err) === 404 || engineStatus(err) === 409) return undefined;
+      throw err;
+    }
+    return statsSample(raw);
   }
 
   async watchEvents(
@@ -194,4 +326,47 @@ export function splitTag(ref: string): [string, string] {
   const colon = ref.lastIndexOf(":");
   if (colon > ref.lastIndexOf("/")) return [ref.slice(0, colon), ref.slice(colon + 1)];
   return [ref, "latest"];
+}
+
+/** The fields of the engine's stats document that the summary uses (cgroup v1 and v2 names). */
+interface DockerStats {
+  read?: string;
+  preread?: string;
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  precpu_stats?: { cpu_usage?: { total_usage?: number } };
+  memory_stats?: { usage?: number; stats?: Record<string, number> };
+  networks?: Record<string, { rx_bytes?: number; rx_errors?: number; tx_bytes?: number; tx_errors?: number }>;
+}
+
+export function statsSample(raw: DockerStats): EngineStatsSample | undefined {
+  if (!raw.read || raw.read.startsWith("0001-01-01")) return undefined;
+  const mem = raw.memory_stats ?? {};
+  const stats = mem.stats ?? {};
+  // cgroup v1 reports total_* (hierarchical) counters; v2 plain names.
+  const pick = (...names: string[]) => names.map((n) => stats[n]).find((v) => typeof v === "number");
+  const inactiveFile = pick("total_inactive_file", "inactive_file") ?? 0;
+  const usage = mem.usage;
+  return {
+    read: raw.read,
+    preread: raw.preread ?? raw.read,
+    cpuTotalNs: raw.cpu_stats?.cpu_usage?.total_usage ?? 0,
+    preCpuTotalNs: raw.precpu_stats?.cpu_usage?.total_usage ?? 0,
+    ...(usage !== undefined
+      ? { memoryUsageBytes: usage, memoryWorkingSetBytes: Math.max(0, usage - inactiveFile) }
+      : {}),
+    ...optional("memoryRssBytes", pick("total_rss", "rss", "anon")),
+    ...optional("pageFaults", pick("total_pgfault", "pgfault")),
+    ...optional("majorPageFaults", pick("total_pgmajfault", "pgmajfault")),
+    networks: Object.entries(raw.networks ?? {}).map(([name, n]) => ({
+      name,
+      rxBytes: n.rx_bytes ?? 0,
+      rxErrors: n.rx_errors ?? 0,
+      txBytes: n.tx_bytes ?? 0,
+      txErrors: n.tx_errors ?? 0,
+    })),
+  };
+}
+
+function optional<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
 }

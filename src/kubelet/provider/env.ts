@@ -5,6 +5,7 @@
  */
 import { DinvError } from "../../errors.js";
 import type { ConfigMap, Container, EnvVarSource, Pod, Secret } from "../kube/types.js";
+import { NamespaceScope } from "./config-scope.js";
 import { parseQuantity } from "./resources.js";
 
 /** Where configMaps and secrets come from (the API server, or a test double). */
@@ -29,16 +30,17 @@ export async function resolveEnv(
   source: ConfigSource,
   context: EnvContext,
 ): Promise<string[]> {
-  const namespace = pod.metadata?.namespace ?? "default";
+  // Only the pod's own namespace, and only valid names, are ever asked for.
+  const scope = new NamespaceScope(source, pod.metadata?.namespace ?? "default");
   const vars = new Map<string, string>();
   const maps = new Map<string, Promise<ConfigMap | undefined>>();
   const secrets = new Map<string, Promise<Secret | undefined>>();
   const configMap = (name: string) => {
-    if (!maps.has(name)) maps.set(name, source.getConfigMap(namespace, name));
+    if (!maps.has(name)) maps.set(name, scope.configMap(name));
     return maps.get(name) as Promise<ConfigMap | undefined>;
   };
   const secret = (name: string) => {
-    if (!secrets.has(name)) secrets.set(name, source.getSecret(namespace, name));
+    if (!secrets.has(name)) secrets.set(name, scope.secret(name));
     return secrets.get(name) as Promise<Secret | undefined>;
   };
 
@@ -105,23 +107,31 @@ async function valueFrom(
     );
   }
   if (from.fieldRef) return fieldValue(from.fieldRef.fieldPath, pod, context);
-  if (from.resourceFieldRef) {
-    const ref = from.resourceFieldRef;
-    const [kind, resource] = ref.resource.split(".") as [string, string | undefined];
-    const target = ref.containerName
-      ? pod.spec.containers.find((c) => c.name === ref.containerName)
-      : container;
-    const table = kind === "limits" ? target?.resources?.limits : target?.resources?.requests;
-    const raw = resource ? table?.[resource] : undefined;
-    const fallback = resource === "cpu" ? context.nodeAllocatable.cpu : context.nodeAllocatable.memory;
-    const amount = raw !== undefined ? parseQuantity(raw) : kind === "limits" ? fallback : 0;
-    const divisor = ref.divisor !== undefined ? parseQuantity(ref.divisor) : 1;
-    return String(Math.ceil(amount / (divisor || 1)));
-  }
+  if (from.resourceFieldRef) return resourceValue(from.resourceFieldRef, pod, container, context);
   return undefined;
 }
 
-function fieldValue(path: string, pod: Pod, context: EnvContext): string {
+/** A resourceFieldRef's value (limits fall back to the node's allocatable, as the kubelet does). */
+export function resourceValue(
+  ref: NonNullable<EnvVarSource["resourceFieldRef"]>,
+  pod: Pod,
+  container: Container | undefined,
+  context: EnvContext,
+): string {
+  const [kind, resource] = ref.resource.split(".") as [string, string | undefined];
+  const target = ref.containerName
+    ? pod.spec.containers.find((c) => c.name === ref.containerName)
+    : container;
+  const table = kind === "limits" ? target?.resources?.limits : target?.resources?.requests;
+  const raw = resource ? table?.[resource] : undefined;
+  const fallback = resource === "cpu" ? context.nodeAllocatable.cpu : context.nodeAllocatable.memory;
+  const amount = raw !== undefined ? parseQuantity(raw) : kind === "limits" ? fallback : 0;
+  const divisor = ref.divisor !== undefined ? parseQuantity(ref.divisor) : 1;
+  return String(Math.ceil(amount / (divisor || 1)));
+}
+
+/** A fieldRef's value for env and downward API files. */
+export function fieldValue(path: string, pod: Pod, context: EnvContext): string {
   const meta = pod.metadata ?? {};
   const keyed = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
   if (keyed) {
@@ -151,7 +161,7 @@ function fieldValue(path: string, pod: Pod, context: EnvContext): string {
   });
 }
 
-function secretData(secret: Secret): Record<string, string> {
+export function secretData(secret: Secret): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, "base64").toString("utf8");
   // stringData is write-only on a real API server; honour it for servers that echo it.

@@ -8,7 +8,8 @@ export type PodFailureReason =
   | "CreateContainerConfigError"
   | "CreateContainerError"
   | "StartError"
-  | "InfraContainerError";
+  | "InfraContainerError"
+  | "FailedMount";
 
 /**
  * A pod operation failed. `permanent` when the engine (or the pod spec) refused: retrying the

@@ -8,12 +8,12 @@ export const LABEL_NAME = "io.dinv.pod.name";
 export const LABEL_UID = "io.dinv.pod.uid";
 /** The Kubernetes container name; the infra container has none. */
 export const LABEL_CONTAINER = "io.dinv.pod.container";
-/** "infra" (holds the pod's network namespace) or "app" (a container of the pod spec). */
+/** "infra" (holds the pod's network namespace), "init" (spec.initContainers) or "app" (spec.containers). */
 export const LABEL_ROLE = "io.dinv.pod.role";
-/** Position of the container in spec.containers, so status keeps the spec's order. */
+/** Position of the container in spec.containers (or spec.initContainers), so status keeps the spec's order. */
 export const LABEL_INDEX = "io.dinv.pod.index";
 
-export type ContainerRole = "infra" | "app";
+export type ContainerRole = "infra" | "init" | "app";
 
 export interface PodIdentity {
   namespace: string;

@@ -30,12 +30,26 @@ export interface CachedPod {
   infraId?: string;
   /** App containers by Kubernetes container name. */
   containers: Map<string, CachedContainer>;
+  /** Init containers by name (kept after they ran, for their status and logs). */
+  initContainers?: Map<string, CachedContainer>;
   /** Why the pod could not be created, when it could not (it is then Failed). */
   failure?: { reason: string; message: string };
   /** Why it is not running yet while a retry is pending (missing configMap, engine down…). */
   waiting?: { reason: string; message: string };
   /** Set when the pod was created, for startTime. */
   createdAt?: string;
+  /** Images pulled, infra started and volumes made in this run (not known after a restart). */
+  prepared?: boolean;
+  /** Volume files delivered: container id → mountPath → what went in (for updates). */
+  delivered?: Map<string, Map<string, DeliveredVolume>>;
+}
+
+export interface DeliveredVolume {
+  digest: string;
+  generation: string;
+  paths: string[];
+  /** subPath mounts are written once and never updated. */
+  subPath?: boolean;
 }
 
 export function cacheKey(namespace: string, name: string): string {
@@ -66,6 +80,15 @@ export class PodCache {
     this.pods.set(key, entry);
     if (entry.infraId) this.byContainer.set(entry.infraId, key);
     for (const c of entry.containers.values()) this.byContainer.set(c.id, key);
+    for (const c of entry.initContainers?.values() ?? []) this.byContainer.set(c.id, key);
+  }
+
+  /** Record an init container of a pod already in the cache. */
+  addInitContainer(key: string, container: CachedContainer): void {
+    const entry = this.pods.get(key);
+    if (!entry) return;
+    (entry.initContainers ??= new Map()).set(container.name, container);
+    this.byContainer.set(container.id, key);
   }
 
   /** Record one more container of a pod already in the cache. */
@@ -93,6 +116,7 @@ export class PodCache {
   private forgetContainers(entry: CachedPod): void {
     if (entry.infraId) this.byContainer.delete(entry.infraId);
     for (const c of entry.containers.values()) this.byContainer.delete(c.id);
+    for (const c of entry.initContainers?.values() ?? []) this.byContainer.delete(c.id);
   }
 
   /**
@@ -121,11 +145,9 @@ export class PodCache {
       if (c.labels[LABEL_ROLE] === "infra") entry.infraId = c.id;
       else {
         const containerName = c.labels[LABEL_CONTAINER] ?? "";
-        entry.containers.set(containerName, {
-          name: containerName,
-          id: c.id,
-          index: Number(c.labels[LABEL_INDEX] ?? 0),
-        });
+        const cached = { name: containerName, id: c.id, index: Number(c.labels[LABEL_INDEX] ?? 0) };
+        if (c.labels[LABEL_ROLE] === "init") (entry.initContainers ??= new Map()).set(containerName, cached);
+        else entry.containers.set(containerName, cached);
       }
     }
     this.pods.clear();
@@ -139,6 +161,7 @@ export class PodCache {
         stale.push(
           ...(entry.infraId ? [entry.infraId] : []),
           ...[...entry.containers.values()].map((c) => c.id),
+          ...[...(entry.initContainers?.values() ?? [])].map((c) => c.id),
         );
         continue;
       }

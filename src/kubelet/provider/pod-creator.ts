@@ -1,27 +1,35 @@
 /**
- * PodCreator: pulls a pod's images (all at once, honouring imagePullPolicy) and creates its
- * containers — the infra container first where the pod has one, then one per spec container.
- * It creates and never starts; PodStarter starts. Failures become PodOperationError with the
- * reason a real kubelet would give.
+ * PodCreator: pulls a pod's images (all at once, honouring imagePullPolicy, with the pod's
+ * imagePullSecrets), makes its emptyDir volumes and creates its containers — the infra container
+ * first where the pod has one, then init and app containers as the provider asks. It creates and
+ * never starts; PodStarter starts. Failures become PodOperationError with the reason a real
+ * kubelet would give; Pulling/Pulled/Failed events tell the story.
  */
 import { errorMessage } from "../../errors.js";
 import type { Container, Pod } from "../kube/types.js";
+import { NamespaceScope } from "./config-scope.js";
 import {
   appContainerSpec,
   infraContainerSpec,
+  podIdentity,
   pullPolicy,
   type InfraImage,
   type SpecContext,
 } from "./container-spec.js";
-import { engineRefused, type PodEngine } from "./engine.js";
+import { engineRefused, type PodEngine, type RegistryAuth } from "./engine.js";
 import { resolveEnv, type ConfigSource, type EnvContext } from "./env.js";
 import { PodOperationError } from "./errors.js";
+import { containerField, type PodEventSink } from "./events.js";
+import { podLabels } from "./labels.js";
 import type { CachedContainer } from "./pod-cache.js";
+import { authFor, pullSecrets, registryOf } from "./pull-secrets.js";
 import { QuantityError } from "./resources.js";
+import { emptyDirs, engineMounts } from "./volumes.js";
 
 export interface CreatorOptions extends Omit<SpecContext, "infraId"> {
   /** undefined where the engine has no `container:` network mode (VIC) or no pause image. */
   infraImage: InfraImage | undefined;
+  events?: PodEventSink;
 }
 
 export class PodCreator {
@@ -30,14 +38,15 @@ export class PodCreator {
 
   constructor(
     private readonly engine: PodEngine,
-    private readonly config: ConfigSource,
+    readonly config: ConfigSource,
     private readonly options: CreatorOptions,
   ) {}
 
-  /** Make every image of the pod present, concurrently. */
+  /** Make every image of the pod (init and app containers) present, concurrently. */
   async pullImages(pod: Pod): Promise<void> {
+    const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     const wanted = new Map<string, "Always" | "IfNotPresent" | "Never">();
-    for (const c of pod.spec.containers) {
+    for (const c of containers) {
       const image = c.image ?? "";
       if (!validImageRef(image)) {
         throw new PodOperationError(`container "${c.name}": invalid image name "${image}"`, {
@@ -52,15 +61,67 @@ export class PodCreator {
     }
     const infra = this.options.infraImage;
     if (infra && !wanted.has(infra.ref)) wanted.set(infra.ref, "IfNotPresent");
-    await Promise.all([...wanted].map(([image, policy]) => this.ensureImage(image, policy)));
+    const scope = new NamespaceScope(this.config, pod.metadata?.namespace ?? "default");
+    const secrets = pod.spec.imagePullSecrets?.length
+      ? await pullSecrets(pod, scope, (message) =>
+          this.options.events?.(pod, { type: "Warning", reason: "FailedToRetrieveImagePullSecret", message }),
+        )
+      : [];
+    const report = (image: string, event: (name: string, init: boolean) => void) => {
+      for (const c of pod.spec.initContainers ?? []) if (c.image === image) event(c.name, true);
+      for (const c of pod.spec.containers) if (c.image === image) event(c.name, false);
+    };
+    await Promise.all(
+      [...wanted].map(async ([image, policy]) => {
+        const auth = authFor(registryOf(image), secrets);
+        try {
+          const outcome = await this.ensureImage(image, policy, auth, () =>
+            report(image, (name, init) =>
+              this.options.events?.(pod, {
+                type: "Normal",
+                reason: "Pulling",
+                message: `Pulling image "${image}"`,
+                fieldPath: containerField(name, init),
+              }),
+            ),
+          );
+          report(image, (name, init) =>
+            this.options.events?.(pod, {
+              type: "Normal",
+              reason: "Pulled",
+              message:
+                outcome.pulledInMs === undefined
+                  ? `Container image "${image}" already present on machine`
+                  : `Successfully pulled image "${image}" in ${(outcome.pulledInMs / 1000).toFixed(3)}s`,
+              fieldPath: containerField(name, init),
+            }),
+          );
+        } catch (err) {
+          report(image, (name, init) =>
+            this.options.events?.(pod, {
+              type: "Warning",
+              reason: "Failed",
+              message: errorMessage(err),
+              fieldPath: containerField(name, init),
+            }),
+          );
+          throw err;
+        }
+      }),
+    );
   }
 
-  private async ensureImage(image: string, policy: "Always" | "IfNotPresent" | "Never"): Promise<void> {
+  private async ensureImage(
+    image: string,
+    policy: "Always" | "IfNotPresent" | "Never",
+    auth: RegistryAuth | undefined,
+    onPull: () => void,
+  ): Promise<{ pulledInMs?: number }> {
     if (policy !== "Always") {
       const present = await this.engine.hasImage(image).catch((err: unknown) => {
         throw pullFailure(image, err);
       });
-      if (present) return;
+      if (present) return {};
       if (policy === "Never") {
         throw new PodOperationError(`image "${image}" is not present and imagePullPolicy is Never`, {
           reason: "ErrImageNeverPull",
@@ -69,14 +130,36 @@ export class PodCreator {
         });
       }
     }
+    onPull();
+    const started = Date.now();
     let pull = this.pulls.get(image);
     if (!pull) {
-      pull = this.engine.pullImage(image).finally(() => this.pulls.delete(image));
+      pull = this.engine.pullImage(image, auth).finally(() => this.pulls.delete(image));
       this.pulls.set(image, pull);
     }
     await pull.catch((err: unknown) => {
       throw pullFailure(image, err);
     });
+    return { pulledInMs: Date.now() - started };
+  }
+
+  /** The pod's emptyDir volumes (an existing one of the same name is reused). */
+  async createVolumes(pod: Pod): Promise<void> {
+    const id = podIdentity(pod);
+    const labels = podLabels(this.options.node, id);
+    await Promise.all(
+      emptyDirs(pod, id).map(async (dir) => {
+        try {
+          await this.engine.createVolume(dir.engineName, labels, dir.tmpfs ? { tmpfs: dir.tmpfs } : {});
+        } catch (err) {
+          throw new PodOperationError(`volume "${dir.name}": ${errorMessage(err)}`, {
+            reason: "FailedMount",
+            permanent: engineRefused(err),
+            cause: err,
+          });
+        }
+      }),
+    );
   }
 
   /** The infra container, or undefined when the pod runs without one. */
@@ -100,16 +183,22 @@ export class PodCreator {
     index: number,
     envContext: EnvContext,
     infraId: string | undefined,
+    role: "app" | "init" = "app",
   ): Promise<CachedContainer> {
     let env: string[];
     let spec;
     try {
       env = await resolveEnv(pod, container, this.config, envContext);
-      spec = appContainerSpec(pod, container, index, env, {
-        ...this.options,
-        ...(infraId ? { infraId } : {}),
-      });
+      spec = appContainerSpec(
+        pod,
+        container,
+        index,
+        env,
+        { ...this.options, ...(infraId ? { infraId } : {}) },
+        { role, mounts: engineMounts(pod, podIdentity(pod), container) },
+      );
     } catch (err) {
+      if (err instanceof PodOperationError) throw err;
       throw new PodOperationError(`container "${container.name}": ${errorMessage(err)}`, {
         reason: "CreateContainerConfigError",
         // A missing configMap or secret may appear later; a malformed quantity will not.

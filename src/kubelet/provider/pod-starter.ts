@@ -2,7 +2,7 @@
 import { errorMessage } from "../../errors.js";
 import { engineRefused, type PodEngine } from "./engine.js";
 import { PodOperationError } from "./errors.js";
-import type { CachedPod } from "./pod-cache.js";
+import type { CachedContainer, CachedPod } from "./pod-cache.js";
 
 export class PodStarter {
   constructor(private readonly engine: PodEngine) {}
@@ -22,19 +22,19 @@ export class PodStarter {
 
   /** Start every app container (concurrently: Kubernetes gives no order among them). */
   async startContainers(entry: CachedPod): Promise<void> {
-    await Promise.all(
-      [...entry.containers.values()].map(async (c) => {
-        try {
-          await this.engine.startContainer(c.id);
-        } catch (err) {
-          throw new PodOperationError(`container "${c.name}" did not start: ${errorMessage(err)}`, {
-            reason: "StartError",
-            permanent: engineRefused(err),
-            hint: "check the container's command and image",
-            cause: err,
-          });
-        }
-      }),
-    );
+    await Promise.all([...entry.containers.values()].map((c) => this.startContainer(c)));
+  }
+
+  async startContainer(c: CachedContainer): Promise<void> {
+    try {
+      await this.engine.startContainer(c.id);
+    } catch (err) {
+      throw new PodOperationError(`container "${c.name}" did not start: ${errorMessage(err)}`, {
+        reason: "StartError",
+        permanent: engineRefused(err),
+        hint: "check the container's command and image",
+        cause: err,
+      });
+    }
   }
 }

@@ -89,11 +89,39 @@ export function podStatusFrom(
       ? { reason: entry.waiting.reason, message: entry.waiting.message }
       : { reason: "ContainerCreating" };
 
+  const initStatuses: ContainerStatus[] = (pod.spec.initContainers ?? []).map((c) => {
+    const cached = entry?.initContainers?.get(c.name);
+    const d = cached ? details.get(cached.id) : undefined;
+    const containerID = d ? `${ctx.runtime}${d.id}` : undefined;
+    const state = containerState(
+      d,
+      failure || entry?.waiting ? waiting : { reason: "PodInitializing" },
+      containerID,
+    );
+    return {
+      name: c.name,
+      state,
+      lastState: {},
+      // An init container is ready once it finished successfully.
+      ready: state.terminated?.exitCode === 0,
+      started: state.running !== undefined,
+      restartCount: d?.restartCount ?? 0,
+      image: c.image ?? "",
+      imageID: d?.imageId ?? "",
+      ...(containerID ? { containerID } : {}),
+    };
+  });
+  const initDone = initStatuses.every((s) => s.state.terminated?.exitCode === 0);
+  const initFailed =
+    pod.spec.restartPolicy === "Never" &&
+    initStatuses.some((s) => s.state.terminated !== undefined && s.state.terminated.exitCode !== 0);
+  const appWaiting = initDone || failure || entry?.waiting ? waiting : { reason: "PodInitializing" };
+
   const statuses: ContainerStatus[] = pod.spec.containers.map((c) => {
     const cached = entry?.containers.get(c.name);
     const d = cached ? details.get(cached.id) : undefined;
     const containerID = d ? `${ctx.runtime}${d.id}` : undefined;
-    const state = containerState(d, waiting, containerID);
+    const state = containerState(d, appWaiting, containerID);
     const last = cached ? ctx.lastTermination?.get(cached.id) : undefined;
     const lastState: ContainerState =
       last && d && d.restartCount > 0
@@ -119,14 +147,24 @@ export function podStatusFrom(
     };
   });
 
-  const phase = phaseOf(statuses, failure !== undefined);
+  const phase = initFailed
+    ? "Failed"
+    : !initDone && !failure
+      ? "Pending"
+      : phaseOf(statuses, failure !== undefined);
+  const uninitialized = initStatuses.filter((s) => s.state.terminated?.exitCode !== 0).map((s) => s.name);
   const allReady = statuses.every((s) => s.ready);
   const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
   const readyMessage = notReady.length
     ? `containers with unready status: [${notReady.join(" ")}]`
     : undefined;
   const conditions: PodCondition[] = [
-    condition("Initialized", true),
+    condition(
+      "Initialized",
+      initDone,
+      initDone ? undefined : "ContainersNotInitialized",
+      initDone ? undefined : `containers with incomplete status: [${uninitialized.join(" ")}]`,
+    ),
     condition("Ready", allReady, allReady ? undefined : "ContainersNotReady", readyMessage),
     condition("ContainersReady", allReady, allReady ? undefined : "ContainersNotReady", readyMessage),
     condition("PodScheduled", true),
@@ -149,6 +187,7 @@ export function podStatusFrom(
     hostIPs: [{ ip: ctx.hostIP }],
     ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
     startTime,
+    ...(initStatuses.length ? { initContainerStatuses: initStatuses } : {}),
     containerStatuses: statuses,
   };
 }
@@ -190,7 +229,9 @@ export class PodStatusReader {
   constructor(private readonly engine: PodEngine) {}
 
   async read(entry: CachedPod | undefined, pod: Pod, ctx: StatusContext): Promise<PodStatus> {
-    const ids = entry ? [...entry.containers.values()].map((c) => c.id) : [];
+    const ids = entry
+      ? [...entry.containers.values(), ...(entry.initContainers?.values() ?? [])].map((c) => c.id)
+      : [];
     const [infra, ...found] = await Promise.all([
       entry?.infraId ? this.engine.inspectContainer(entry.infraId) : Promise.resolve(undefined),
       ...ids.map((id) => this.engine.inspectContainer(id)),

@@ -20,10 +20,12 @@ export function gracePeriod(pod: Pod | undefined): number {
 export class PodStopper {
   constructor(private readonly engine: PodEngine) {}
 
-  async stop(entry: Pick<CachedPod, "infraId" | "containers">, graceSeconds: number): Promise<void> {
-    await Promise.all(
-      [...entry.containers.values()].map((c) => this.engine.stopContainer(c.id, graceSeconds)),
-    );
+  async stop(
+    entry: Pick<CachedPod, "infraId" | "containers" | "initContainers">,
+    graceSeconds: number,
+  ): Promise<void> {
+    const containers = [...entry.containers.values(), ...(entry.initContainers?.values() ?? [])];
+    await Promise.all(containers.map((c) => this.engine.stopContainer(c.id, graceSeconds)));
     if (entry.infraId) await this.engine.stopContainer(entry.infraId, 0);
   }
 }

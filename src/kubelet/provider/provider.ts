@@ -9,8 +9,12 @@ import { kubeTime, podKey, type Pod, type PodStatus } from "../kube/types.js";
 import type { PodLifecycleHandler, ProviderPod } from "../provider-api.js";
 import { podIdentity } from "./container-spec.js";
 import type { EngineContainerEvent, EventSubscription, PodEngine } from "./engine.js";
-import type { EnvContext } from "./env.js";
+import type { TokenSource } from "./config-scope.js";
+import type { ConfigSource } from "./env.js";
 import { PodOperationError } from "./errors.js";
+import { containerField, type PodEventSink } from "./events.js";
+import { PodRunner } from "./pod-runner.js";
+import { VolumeDelivery } from "./volume-delivery.js";
 import { cacheKey, PodCache, type CachedContainer, type CachedPod } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
 import { PodDeleter } from "./pod-deleter.js";
@@ -26,6 +30,12 @@ export interface ProviderOptions {
   nodeAllocatable: { cpu: number; memory: number };
   /** Called with what went wrong in the background (event stream lost…); the default is silence. */
   log?: (message: string) => void;
+  events?: PodEventSink;
+  /** Where volume files come from (configMaps, secrets; the creator's source by default). */
+  config?: ConfigSource;
+  tokens?: TokenSource;
+  /** How often changed configMaps/secrets/tokens are re-delivered into running pods (0: never). */
+  volumeRefreshMs?: number;
 }
 
 export class DockerProvider implements PodLifecycleHandler {
@@ -34,6 +44,8 @@ export class DockerProvider implements PodLifecycleHandler {
   private readonly stopper: PodStopper;
   private readonly deleter: PodDeleter;
   private readonly status: PodStatusReader;
+  private readonly runner: PodRunner;
+  private refreshTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(key: string) => void> = [];
   private readonly lastTermination = new Map<string, { exitCode: number; finishedAt: string }>();
   private subscription: EventSubscription | undefined;
@@ -49,6 +61,12 @@ export class DockerProvider implements PodLifecycleHandler {
     this.stopper = new PodStopper(engine);
     this.deleter = new PodDeleter(engine, options.node);
     this.status = new PodStatusReader(engine);
+    const delivery = new VolumeDelivery(engine, options.config ?? creator.config, options.tokens);
+    this.runner = new PodRunner(engine, this.cache, creator, this.starter, delivery, {
+      hostIP: options.hostIP,
+      nodeAllocatable: options.nodeAllocatable,
+      ...(options.events ? { events: options.events } : {}),
+    });
   }
 
   /** Rebuild the cache from the engine and follow its events. */
@@ -57,10 +75,22 @@ export class DockerProvider implements PodLifecycleHandler {
     await this.subscribe();
     const { stale } = await this.cache.rehydrate(this.engine, this.options.node);
     await Promise.all(stale.map((id) => this.engine.removeContainer(id)));
+    const every = this.options.volumeRefreshMs ?? 0;
+    if (every > 0) this.scheduleRefresh(every);
+  }
+
+  private scheduleRefresh(every: number): void {
+    this.refreshTimer = setTimeout(() => {
+      void this.refreshVolumes().finally(() => {
+        if (!this.closed) this.scheduleRefresh(every);
+      });
+    }, every);
+    this.refreshTimer.unref();
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.refreshTimer);
     clearTimeout(this.resubscribeTimer);
     this.subscription?.close();
   }
@@ -116,11 +146,12 @@ export class DockerProvider implements PodLifecycleHandler {
     const key = podKey(pod);
     const id = podIdentity(pod);
     const existing = this.cache.get(key);
-    if (existing && existing.uid === id.uid && (existing.failure || existing.containers.size > 0)) {
+    if (existing && existing.uid === id.uid) {
       existing.pod = pod;
+      await this.progress(existing, pod);
       return;
     }
-    if (existing && existing.uid !== id.uid) await this.deletePod(existing.pod ?? pod, existing);
+    if (existing) await this.deletePod(existing.pod ?? pod, existing);
     const entry: CachedPod = {
       ...id,
       pod,
@@ -128,25 +159,24 @@ export class DockerProvider implements PodLifecycleHandler {
       createdAt: existing?.createdAt ?? kubeTime(),
     };
     this.cache.set(entry);
+    await this.progress(entry, pod);
+  }
+
+  /** The pod object changed; a pod still on its way (waiting, initializing) takes its next step. */
+  async updatePod(pod: Pod): Promise<void> {
+    const entry = this.cache.get(podKey(pod));
+    if (!entry || entry.uid !== pod.metadata?.uid) return;
+    entry.pod = pod;
+    await this.progress(entry, pod);
+  }
+
+  private async progress(entry: CachedPod, pod: Pod): Promise<void> {
+    if (!this.runner.pending(entry)) return;
+    const key = podKey(pod);
     try {
-      await this.creator.pullImages(pod);
-      const infraId = await this.creator.createInfra(pod);
-      if (infraId) {
-        this.cache.setInfra(key, infraId);
-        await this.starter.startInfra(entry);
-      }
-      const podIP = infraId ? (await this.engine.inspectContainer(infraId))?.ipAddress : undefined;
-      const envContext: EnvContext = {
-        hostIP: this.options.hostIP,
-        ...(podIP ? { podIP } : {}),
-        nodeAllocatable: this.options.nodeAllocatable,
-      };
-      // Sequential: the 20-pod burst is already parallel across workers, and order keeps names stable.
-      for (const [index, container] of pod.spec.containers.entries()) {
-        const created = await this.creator.createContainer(pod, container, index, envContext, infraId);
-        this.cache.addContainer(key, created);
-      }
-      await this.starter.startContainers(entry);
+      // Rehydrated half-way (infra or init containers, no app containers): start over cleanly.
+      if (!entry.prepared && (entry.infraId || entry.initContainers?.size)) await this.clear(entry);
+      await this.runner.progress(entry, pod);
       delete entry.waiting;
     } catch (err) {
       const failure =
@@ -154,10 +184,7 @@ export class DockerProvider implements PodLifecycleHandler {
           ? { reason: err.reason, message: err.userMessage }
           : { reason: "CreateContainerError", message: errorMessage(err) };
       // Leave nothing half-made behind: a retry starts clean, a failed pod holds nothing.
-      await this.deleter.delete(entry).catch(() => undefined);
-      entry.containers.clear();
-      delete entry.infraId;
-      this.cache.set(entry);
+      await this.clear(entry).catch(() => undefined);
       if (err instanceof PodOperationError && err.permanent) {
         entry.failure = failure;
         this.notify(key);
@@ -170,9 +197,26 @@ export class DockerProvider implements PodLifecycleHandler {
     this.notify(key);
   }
 
-  async updatePod(pod: Pod): Promise<void> {
-    const entry = this.cache.get(podKey(pod));
-    if (entry && entry.uid === pod.metadata?.uid) entry.pod = pod;
+  /** Remove whatever the pod has on the engine and forget it, keeping the cache entry. */
+  private async clear(entry: CachedPod): Promise<void> {
+    await this.deleter.delete(entry);
+    entry.containers.clear();
+    entry.initContainers?.clear();
+    delete entry.infraId;
+    delete entry.delivered;
+    entry.prepared = false;
+    this.cache.set(entry);
+  }
+
+  /** Deliver changed configMap/secret/downward API/token files into running pods. */
+  async refreshVolumes(): Promise<void> {
+    for (const entry of this.cache.list()) {
+      await this.runner
+        .refresh(entry)
+        .catch((err: unknown) =>
+          this.options.log?.(`volumes of ${cacheKey(entry.namespace, entry.name)}: ${errorMessage(err)}`),
+        );
+    }
   }
 
   async deletePod(pod: Pod, known?: CachedPod): Promise<void> {
@@ -182,6 +226,15 @@ export class DockerProvider implements PodLifecycleHandler {
     // A cache entry of another uid belongs to a different pod of the same name: leave it.
     const entry =
       cached && cached.uid === uid ? cached : { uid, containers: new Map<string, CachedContainer>() };
+    for (const c of pod.spec.containers) {
+      if (!entry.containers.has(c.name)) continue;
+      this.options.events?.(pod, {
+        type: "Normal",
+        reason: "Killing",
+        message: `Stopping container ${c.name}`,
+        fieldPath: containerField(c.name),
+      });
+    }
     await this.stopper.stop(entry, gracePeriod(pod));
     await this.deleter.delete(entry);
     if (cached && cached.uid === uid) this.cache.delete(key);

@@ -1,0 +1,59 @@
+/**
+ * The kubelet API's view of the pods a DockerProvider runs: /pods, logs, exec/attach and stats,
+ * composed from PodStreams and PodStatsCollector over the provider's pod cache.
+ */
+import type { Readable } from "node:stream";
+import type { Pod } from "../kube/types.js";
+import type {
+  ContainerLogOptions,
+  ContainerRef,
+  ContainerSession,
+  PodStreamingProvider,
+  StreamOptions,
+} from "../provider-api.js";
+import type { NodeInput } from "../stats/summary.js";
+import type { StatsSummary } from "../stats/types.js";
+import type { PodEngine, StreamingEngine } from "./engine.js";
+import { PodStatsCollector } from "./pod-stats.js";
+import { PodStreams } from "./pod-streams.js";
+import type { DockerProvider } from "./provider.js";
+
+export class DockerStreamingProvider implements PodStreamingProvider {
+  private readonly streams: PodStreams;
+  private readonly stats: PodStatsCollector;
+
+  constructor(
+    engine: PodEngine & StreamingEngine,
+    private readonly lifecycle: DockerProvider,
+    node: NodeInput,
+  ) {
+    this.streams = new PodStreams(engine, lifecycle.cache);
+    this.stats = new PodStatsCollector(engine, lifecycle.cache, node);
+  }
+
+  async listPods(): Promise<Pod[]> {
+    const known = this.lifecycle.cache.list().flatMap((e) => (e.pod ? [e.pod] : []));
+    return Promise.all(
+      known.map(async (pod) => {
+        const status = await this.lifecycle.getPodStatus(pod).catch(() => undefined);
+        return { apiVersion: "v1", kind: "Pod", ...pod, ...(status ? { status } : {}) };
+      }),
+    );
+  }
+
+  containerLogs(ref: ContainerRef, options: ContainerLogOptions): Promise<Readable> {
+    return this.streams.containerLogs(ref, options);
+  }
+
+  exec(ref: ContainerRef, command: string[], options: StreamOptions): Promise<ContainerSession> {
+    return this.streams.exec(ref, command, options);
+  }
+
+  attach(ref: ContainerRef, options: StreamOptions): Promise<ContainerSession> {
+    return this.streams.attach(ref, options);
+  }
+
+  statsSummary(): Promise<StatsSummary> {
+    return this.stats.summary();
+  }
+}

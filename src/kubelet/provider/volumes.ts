@@ -1,0 +1,131 @@
+/**
+ * A pod's volumes as an engine can carry them. An endpoint such as a VCH has no host filesystem
+ * shared with the kubelet, so: emptyDir is an engine volume created and removed with the pod
+ * (medium Memory: a tmpfs volume); configMap, secret, downwardAPI and projected volumes are
+ * files delivered into each container through the archive API (volume-files.ts, volume-archive.ts).
+ * Anything needing a host or a storage backend (hostPath, persistentVolumeClaim, nfs…) is
+ * refused with a clear reason instead of being silently ignored.
+ */
+import type { Container, Pod, Volume, VolumeMount } from "../kube/types.js";
+import type { PodIdentity } from "./labels.js";
+import { PodOperationError } from "./errors.js";
+import { parseQuantity } from "./resources.js";
+
+export type FileVolumeKind = "configMap" | "secret" | "downwardAPI" | "projected";
+export type VolumeKind = "emptyDir" | FileVolumeKind;
+
+const SUPPORTED: readonly VolumeKind[] = ["emptyDir", "configMap", "secret", "downwardAPI", "projected"];
+
+const WHY_NOT: Record<string, string> = {
+  hostPath: "the endpoint shares no host filesystem with the kubelet",
+  persistentVolumeClaim: "dinv has no storage provisioner; use an emptyDir, or a volume on the endpoint",
+};
+
+/** The source a volume uses: a supported kind, or the name of the unsupported one. */
+export function volumeKind(volume: Volume): VolumeKind | { unsupported: string } {
+  const sources = Object.keys(volume).filter(
+    (k) => k !== "name" && volume[k] !== undefined && volume[k] !== null,
+  );
+  const supported = SUPPORTED.find((k) => sources.includes(k));
+  if (supported && sources.length === 1) return supported;
+  return {
+    unsupported: sources.find((k) => !SUPPORTED.includes(k as VolumeKind)) ?? (sources.join("+") || "none"),
+  };
+}
+
+function refuse(message: string): PodOperationError {
+  return new PodOperationError(message, { reason: "FailedMount", permanent: true });
+}
+
+function cleanPath(path: string): boolean {
+  return !path.split("/").some((part) => part === "..");
+}
+
+/** Every mount of every container, checked against the pod's volumes; throws FailedMount. */
+export function checkVolumes(pod: Pod): void {
+  const volumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
+  for (const volume of volumes.values()) {
+    const kind = volumeKind(volume);
+    if (typeof kind !== "string") {
+      const why =
+        WHY_NOT[kind.unsupported] ??
+        "dinv delivers emptyDir, configMap, secret, downwardAPI and projected volumes only";
+      throw refuse(`volume "${volume.name}": ${kind.unsupported} volumes are not supported (${why})`);
+    }
+  }
+  for (const container of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    const seen = new Set<string>();
+    for (const mount of container.volumeMounts ?? []) {
+      const volume = volumes.get(mount.name);
+      const where = `container "${container.name}": volumeMount "${mount.name}"`;
+      if (!volume) throw refuse(`${where} names no volume of the pod`);
+      if (!mount.mountPath.startsWith("/") || !cleanPath(mount.mountPath) || mount.mountPath === "/")
+        throw refuse(`${where}: mountPath "${mount.mountPath}" must be an absolute path below /`);
+      if (seen.has(mount.mountPath)) throw refuse(`${where}: mountPath "${mount.mountPath}" is used twice`);
+      seen.add(mount.mountPath);
+      if (mount.subPath !== undefined && mount.subPath !== "") {
+        if (mount.subPath.startsWith("/") || !cleanPath(mount.subPath))
+          throw refuse(`${where}: subPath "${mount.subPath}" must be a relative path without ".."`);
+        if (volumeKind(volume) === "emptyDir")
+          throw refuse(
+            `${where}: subPath is not supported on emptyDir volumes (the engine mounts whole volumes)`,
+          );
+      }
+    }
+  }
+}
+
+/** The engine volume behind an emptyDir, named like the pod's containers. */
+export function emptyDirName(pod: PodIdentity, volume: string): string {
+  return `k8s_${volume}_${pod.name}_${pod.namespace}_${pod.uid}`;
+}
+
+export interface EmptyDirPlan {
+  name: string;
+  engineName: string;
+  tmpfs?: { sizeBytes?: number };
+}
+
+export function emptyDirs(pod: Pod, id: PodIdentity): EmptyDirPlan[] {
+  return (pod.spec.volumes ?? []).flatMap((v) => {
+    if (!v.emptyDir) return [];
+    const memory = v.emptyDir.medium === "Memory";
+    const size =
+      v.emptyDir.sizeLimit !== undefined ? Math.floor(parseQuantity(v.emptyDir.sizeLimit)) : undefined;
+    return [
+      {
+        name: v.name,
+        engineName: emptyDirName(id, v.name),
+        ...(memory ? { tmpfs: size ? { sizeBytes: size } : {} } : {}),
+      },
+    ];
+  });
+}
+
+/** The engine mounts of a container's emptyDir volumes. */
+export function engineMounts(
+  pod: Pod,
+  id: PodIdentity,
+  container: Container,
+): Array<{ Type: "volume"; Source: string; Target: string; ReadOnly: boolean }> {
+  const dirs = new Set((pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name));
+  return (container.volumeMounts ?? [])
+    .filter((m) => dirs.has(m.name))
+    .map((m) => ({
+      Type: "volume" as const,
+      Source: emptyDirName(id, m.name),
+      Target: m.mountPath,
+      ReadOnly: m.readOnly === true,
+    }));
+}
+
+/** A container's mounts of file volumes (configMap, secret, downwardAPI, projected), with their volume. */
+export function fileMounts(pod: Pod, container: Container): Array<{ mount: VolumeMount; volume: Volume }> {
+  const volumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
+  return (container.volumeMounts ?? []).flatMap((mount) => {
+    const volume = volumes.get(mount.name);
+    if (!volume) return [];
+    const kind = volumeKind(volume);
+    return kind === "emptyDir" || typeof kind !== "string" ? [] : [{ mount, volume }];
+  });
+}
