@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { Agent } from "node:https";
 import Dockerode from "dockerode";
 import { EndpointError, EngineError } from "../errors.js";
@@ -67,7 +67,15 @@ function readTlsFiles(tls: TlsFiles, url: string): { ca?: Buffer; cert?: Buffer;
     if (path === undefined) continue;
     try {
       out[kind] = readFileSync(path);
+      // As ssh does: a private key others can read is refused, with the fix.
+      const mode = kind === "key" ? statSync(path).mode & 0o077 : 0;
+      if (mode !== 0) {
+        throw new EndpointError(`the TLS key for ${url} (${path}) is readable by others`, {
+          hint: `run: chmod 600 ${path}`,
+        });
+      }
     } catch (err) {
+      if (err instanceof EndpointError) throw err;
       throw new EndpointError(
         `cannot read the TLS ${kind} file for ${url} (${path}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
         {

@@ -622,3 +622,32 @@ describe("connect ignores the docker environment it was not given", () => {
     }
   });
 });
+
+describe("connect refuses a TLS key others can read, as ssh does", () => {
+  it("names the file and the chmod that fixes it", async () => {
+    const { connect } = await import("../../src/engine/client.js");
+    const { EndpointError } = await import("../../src/errors.js");
+    const { mkdtempSync, writeFileSync, chmodSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "dinv-keymode-"));
+    for (const file of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(join(dir, file), "x");
+    const endpoint = {
+      url: "tcp://127.0.0.1:2376",
+      source: "flag" as const,
+      protocol: "tcp" as const,
+      host: "127.0.0.1",
+      port: 2376,
+      tls: { verify: true, ca: join(dir, "ca.pem"), cert: join(dir, "cert.pem"), key: join(dir, "key.pem") },
+    };
+    chmodSync(join(dir, "key.pem"), 0o644);
+    assert.throws(
+      () => connect(endpoint),
+      (err: unknown) =>
+        err instanceof EndpointError &&
+        /readable by others/.test(err.message) &&
+        /chmod 600 .*key\.pem/.test(err.hint ?? ""),
+    );
+    chmodSync(join(dir, "key.pem"), 0o600);
+    assert.doesNotThrow(() => connect(endpoint));
+  });
+});
