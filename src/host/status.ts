@@ -7,6 +7,7 @@ import { LABEL_HOST, machineStateOf } from "../drivers/docker.js";
 import type { HostState } from "../drivers/driver.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore, StoredHost } from "../store/host-store.js";
+import { DinvError } from "../errors.js";
 import { daysLeft } from "./certificates.js";
 import { hostPlatformEndpoint, hostUrl } from "./connection.js";
 import { innerClient } from "./open.js";
@@ -88,15 +89,20 @@ export async function hostStatuses(
         running.map((row) =>
           limit(async () => {
             const config = row.config as HostConfig;
-            const inner = innerClient({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
-            row.docker = await withDeadline(
-              call(inner, () => engineVersion(inner)),
-              options.timeoutMs,
-              inner.endpoint.url,
-            ).catch((err: unknown) => {
-              row.errors.push(describeEngineError(err, inner.endpoint).userMessage);
-              return "Unknown";
-            });
+            // A host removed while we look (its files gone) is one row's error, not the listing's.
+            try {
+              const inner = innerClient({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
+              row.docker = await withDeadline(
+                call(inner, () => engineVersion(inner)),
+                options.timeoutMs,
+                inner.endpoint.url,
+              ).catch((err: unknown) => {
+                throw describeEngineError(err, inner.endpoint);
+              });
+            } catch (err) {
+              row.docker = "Unknown";
+              row.errors.push(err instanceof DinvError ? err.userMessage : (err as Error).message);
+            }
           }),
         ),
       );
@@ -137,8 +143,8 @@ export function expiryWarnings(config: HostConfig, hostDir: string): string[] {
 }
 
 async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeoutMs: number): Promise<void> {
-  const client = connect(endpoint, { timeoutMs });
   try {
+    const client = connect(endpoint, { timeoutMs });
     const filters = JSON.stringify({ label: [LABEL_HOST] });
     const containers = await withDeadline(
       call(client, () => client.docker.listContainers({ all: true, filters })),
