@@ -40,11 +40,6 @@ export interface CreateOptions {
   timeoutSeconds: number;
   keepOnFailure: boolean;
   dockerContext: boolean;
-  /**
-   * Personality-specific adjustments before the container is made (e.g. joining a
-   * registry cache: its network and mirror). Returns the config to use.
-   */
-  prepare?: (config: HostConfig, client: EngineClient) => Promise<HostConfig>;
   /** Personality registry-cache: the registry it pulls through (none: a plain registry). */
   upstream?: string;
   /** Use this dinv registry cache (a host of personality registry-cache) as the engine's mirror. */
@@ -154,7 +149,6 @@ export async function createHost(
       current = "linking the registry cache";
       config = await cacheLink.prepare(config, client, progress);
     }
-    if (options.prepare) config = await options.prepare(config, client);
 
     current = `checking that ${names.container} is free on ${endpoint.url}`;
     await ensureNamesFree(driver, name, endpoint, progress, undo, config, profile);
