@@ -315,6 +315,14 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
       ],
     );
     assert.equal(done.status?.conditions?.find((c) => c.type === "Initialized")?.status, "True");
+    // Events are posted beside the status, not before it: wait for the last one.
+    await until("the init-pod events", async () =>
+      events("init-pod").some(
+        (e) => e.reason === "Started" && e.involvedObject.fieldPath === "spec.containers{main}",
+      )
+        ? true
+        : undefined,
+    );
     const reasons = events("init-pod").map((e) => `${e.reason} ${e.involvedObject.fieldPath ?? ""}`);
     for (const expected of [
       "Pulled spec.initContainers{first}",
@@ -450,13 +458,15 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
       assert.equal(failed.status?.phase, "Failed");
       assert.equal(failed.status?.reason, "FailedMount");
       assert.match(failed.status?.message ?? "", new RegExp(`${kind} volumes are not supported`));
-      assert.ok(
-        events(name).some((e) => e.reason === "FailedMount" && e.type === "Warning"),
-        `${name} FailedMount event`,
+      // Events are posted beside the status, not before it.
+      await until(`${name} FailedMount event`, async () =>
+        events(name).some((e) => e.reason === "FailedMount" && e.type === "Warning") ? true : undefined,
       );
     }
     assert.equal((await finished("pull-secret")).status?.phase, "Succeeded");
-    assert.ok(events("pull-secret").some((e) => e.reason === "FailedToRetrieveImagePullSecret"));
+    await until("the pull-secret warning", async () =>
+      events("pull-secret").some((e) => e.reason === "FailedToRetrieveImagePullSecret") ? true : undefined,
+    );
   });
 
   it("records Killing when a running pod is deleted", async () => {
