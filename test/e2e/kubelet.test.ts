@@ -333,10 +333,17 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
       "a failed pod leaves no container behind",
     );
     if (server) {
-      const events = server
-        .objects("events")
-        .filter((e) => (e.involvedObject as { name?: string }).name === "bad-image");
-      const story = events.map((e) => `${String(e.type)} ${String(e.reason)}`);
+      const api = server;
+      // Events are posted beside the status, not before it: wait for the last one.
+      const storyOf = () =>
+        api
+          .objects("events")
+          .filter((e) => (e.involvedObject as { name?: string }).name === "bad-image")
+          .map((e) => `${String(e.type)} ${String(e.reason)}`);
+      await until("the bad-image events", async () =>
+        storyOf().includes("Warning ErrImagePull") ? true : undefined,
+      );
+      const story = storyOf();
       assert.ok(story.includes("Normal Pulling"), story.join(", "));
       assert.ok(story.includes("Warning Failed"), "the pull failure, as the kubelet records it");
       assert.ok(story.includes("Warning ErrImagePull"), "and the pod's failure reason");
