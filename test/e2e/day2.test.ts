@@ -36,7 +36,7 @@ describe("day-2 operations (real engine, real docker CLI)", () => {
       tag: nextImage.split(":")[1],
       changes: [`LABEL io.dinv.test.next=${name}`],
     });
-    await seed.remove();
+    await seed.remove({ v: true });
   });
 
   after(async () => {

@@ -31,7 +31,10 @@ export function runId(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString("hex")}`;
 }
 
-/** Remove every container and volume carrying label io.dinv.test=<id> (or another label=value). */
+/**
+ * Remove every container and volume carrying label io.dinv.test=<id> (or another label=value);
+ * with their anonymous volumes (the host image declares one), so test runs leave none behind.
+ */
 export async function removeLabelled(
   client: EngineClient,
   id: string,
@@ -39,9 +42,7 @@ export async function removeLabelled(
 ): Promise<void> {
   const filters = JSON.stringify({ label: [`${label}=${id}`] });
   const containers = await client.docker.listContainers({ all: true, filters });
-  await Promise.all(
-    containers.map((c) => client.docker.getContainer(c.Id).remove({ force: true, v: false })),
-  );
+  await Promise.all(containers.map((c) => client.docker.getContainer(c.Id).remove({ force: true, v: true })));
   const { Volumes } = await client.docker.listVolumes({ filters });
   await Promise.all((Volumes ?? []).map((v) => client.docker.getVolume(v.Name).remove()));
 }
