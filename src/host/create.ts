@@ -21,7 +21,13 @@ import { registerContext, unregisterContext } from "./context.js";
 import { buildEngineOptions, type EngineOptionFlags } from "./engine-options.js";
 import { localPortFree, pickPort, usedPorts } from "./port.js";
 import type { Progress } from "./progress.js";
-import { createMachineContainer, hostLabels, isPortTaken, provisionArchive } from "./provision.js";
+import {
+  createMachineContainer,
+  hostLabels,
+  isPortTaken,
+  provisionArchive,
+  waitReadyOrExplain,
+} from "./provision.js";
 import { registryCacheLink } from "./registry-cache.js";
 import { applyResources, type Resources } from "./resources.js";
 
@@ -205,11 +211,7 @@ export async function createHost(
     }
 
     step("waiting for the host's service (TLS)");
-    await personality
-      .waitReady(config, hostDir, options.timeoutSeconds * 1000)
-      .catch(async (err: unknown) => {
-        throw new CreateError(`${(err as Error).message}`, { cause: err });
-      });
+    await waitReadyOrExplain(input, options.timeoutSeconds);
     progress.done();
 
     current = "saving the host";

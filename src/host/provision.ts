@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Flavor } from "../engine/flavor.js";
 import { LABEL_HOST, LABEL_ROLE, type DockerDriver } from "../drivers/docker.js";
+import { FrameDecoder } from "../engine/stdcopy.js";
 import { DinvError } from "../errors.js";
 import { hostContainerOptions } from "../personalities/docker/container-spec.js";
 import type { Personality } from "../personalities/personality.js";
@@ -105,39 +106,32 @@ export async function startAndWait(
   await input.driver.start();
   progress.done();
   progress.step("waiting for the host's service (TLS)");
+  await waitReadyOrExplain(input, timeoutSeconds);
+  progress.done();
+}
+
+/** Wait for the service; if it never answers, the error carries the host's last log lines. */
+export async function waitReadyOrExplain(input: BuildContainerInput, timeoutSeconds: number): Promise<void> {
   try {
     await input.personality.waitReady(input.config, input.hostDir, timeoutSeconds * 1000);
   } catch (err) {
     throw new DinvError(`${(err as Error).message}${await logTail(input.driver)}`, { cause: err });
   }
-  progress.done();
 }
 
 async function logTail(driver: DockerDriver): Promise<string> {
   try {
     const logs = await driver.logs({ tail: 5 });
-    const chunks: Buffer[] = [];
-    for await (const chunk of logs) chunks.push(Buffer.from(chunk as Buffer));
-    const text = stripDockerStreamHeaders(Buffer.concat(chunks)).trim();
+    // Host containers have no TTY: their logs come as stdout/stderr frames.
+    const decoder = new FrameDecoder();
+    const lines: string[] = [];
+    for await (const chunk of logs) {
+      for (const frame of decoder.push(Buffer.from(chunk as Buffer)))
+        lines.push(frame.payload.toString("utf8"));
+    }
+    const text = lines.join("").trim();
     return text ? `; the host's last log lines: ${text.split("\n").slice(-3).join(" | ")}` : "";
   } catch {
     return "";
   }
-}
-
-/** Container logs without a TTY carry 8-byte frame headers; drop them for display. */
-export function stripDockerStreamHeaders(buffer: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (
-    offset + 8 <= buffer.length &&
-    buffer[offset + 1] === 0 &&
-    buffer[offset + 2] === 0 &&
-    buffer[offset + 3] === 0
-  ) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString("utf8") : Buffer.concat(parts).toString("utf8");
 }

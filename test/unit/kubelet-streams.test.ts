@@ -34,7 +34,7 @@ import type {
 import { engineLogQuery, unixTime } from "../../src/kubelet/provider/log-query.js";
 import { PodCache } from "../../src/kubelet/provider/pod-cache.js";
 import { PodStreams } from "../../src/kubelet/provider/pod-streams.js";
-import { ByteLimit, FrameDecoder, MergedFrames, splitStreams } from "../../src/kubelet/provider/stdcopy.js";
+import { ByteLimit, FrameDecoder, MergedFrames, splitStreams } from "../../src/engine/stdcopy.js";
 import { cpuOf, summarize } from "../../src/kubelet/stats/summary.js";
 import { createCertificateAuthority, readCertificateFacts } from "../../src/pki/certificates.js";
 

@@ -10,7 +10,7 @@ import { StreamingError } from "../provider-api.js";
 import type { EngineContainerDetails, EngineSession, PodEngine, StreamingEngine } from "./engine.js";
 import { engineLogQuery } from "./log-query.js";
 import { cacheKey, type PodCache } from "./pod-cache.js";
-import { ByteLimit, MergedFrames, splitStreams } from "./stdcopy.js";
+import { ByteLimit, MergedFrames, splitStreams } from "../../engine/stdcopy.js";
 
 interface Located {
   id: string;
