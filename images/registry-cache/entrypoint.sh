@@ -18,6 +18,8 @@
 #   is cached. The upstream is checked again every DINV_UPSTREAM_RECHECK seconds; once it
 #   answers, the registry restarts in proxy mode. A proxy-mode start that dies within
 #   seconds (the upstream went away meanwhile) falls back the same way.
+# - $DINV_CERT_DIR/clients-ca.pem, when present, turns on client authentication: only
+#   clients presenting a certificate from one of its CAs are served (TLS handshake refused otherwise).
 # - SIGHUP restarts the registry (new certificates, new registry.env) without stopping the
 #   container; SIGTERM stops it.
 set -euo pipefail
@@ -90,10 +92,15 @@ stage_files() {
   cat /etc/ssl/certs/ca-certificates.crt "$CERT_DIR/ca.pem" >"$RUN_DIR/ca-bundle.pem" 2>/dev/null ||
     cp "$CERT_DIR/ca.pem" "$RUN_DIR/ca-bundle.pem"
   chmod 0644 "$RUN_DIR/ca-bundle.pem"
+  rm -f "$RUN_DIR/clients-ca.pem"
+  if [ -s "$CERT_DIR/clients-ca.pem" ]; then install -m 0644 "$CERT_DIR/clients-ca.pem" "$RUN_DIR/clients-ca.pem"; fi
   [ "$(stat -c %U "$DATA_DIR")" = "$USER_NAME" ] || chown "$USER_NAME:$USER_NAME" "$DATA_DIR"
 }
 
 write_config() { # $1 = true for read-only
+  # Client authentication: only clients with a certificate from these CAs get in.
+  local clientcas=""
+  if [ -s "$RUN_DIR/clients-ca.pem" ]; then clientcas="clientcas: [$RUN_DIR/clients-ca.pem]"; fi
   cat >"$RUN_DIR/config.yml" <<EOF
 version: 0.1
 log:
@@ -114,6 +121,7 @@ http:
   tls:
     certificate: $RUN_DIR/cert.pem
     key: $RUN_DIR/key.pem
+    $clientcas
   headers:
     X-Content-Type-Options: [nosniff]
 EOF

@@ -28,7 +28,7 @@ import {
   provisionArchive,
   waitReadyOrExplain,
 } from "./provision.js";
-import { registryCacheLink } from "./registry-cache.js";
+import { registryCacheLink, type RegistryAuth } from "./registry-cache.js";
 import { applyResources, type Resources } from "./resources.js";
 
 export interface CreateOptions {
@@ -48,6 +48,8 @@ export interface CreateOptions {
   dockerContext: boolean;
   /** Personality registry-cache: the registry it pulls through (none: a plain registry). */
   upstream?: string;
+  /** For a registry-cache: whether clients must present a certificate (default client-cert). */
+  registryAuth?: RegistryAuth;
   /** Use this dinv registry cache (a host of personality registry-cache) as the engine's mirror. */
   registryCache?: string;
 }

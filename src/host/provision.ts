@@ -30,6 +30,25 @@ export async function provisionArchive(
       mode: 0o644,
       body: readPublicFile(join(hostDir, config.files.ca)),
     });
+    const { clientCert, clientKey } = config.registryCache;
+    if (clientCert && clientKey) {
+      // The pair its engine presents to the cache (docker's certs.d naming: client.cert + client.key).
+      const dir = `/etc/docker/certs.d/${config.registryCache.registry}`;
+      extra.push(
+        { path: `${dir}/client.cert`, mode: 0o644, body: readPublicFile(join(hostDir, clientCert)) },
+        { path: `${dir}/client.key`, mode: 0o600, body: readPrivateFile(join(hostDir, clientKey)) },
+      );
+    }
+  }
+  if (config.registryAuth) {
+    // A registry cache's trusted client CAs: the registry-client CA's hosts and the store's own client.
+    extra.push({
+      path: "/certs/server/clients-ca.pem",
+      mode: 0o644,
+      body: [config.registryAuth.clientCa, config.files.ca]
+        .map((file) => `${readPublicFile(join(hostDir, file)).trim()}\n`)
+        .join(""),
+    });
   }
   return personality.archive(config, {
     caPem: readPublicFile(join(hostDir, config.files.ca)),

@@ -13,6 +13,8 @@ import { REGISTRY_PORT, UPSTREAM_ENV } from "../personalities/registry-cache/per
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { validateHostName } from "../store/names.js";
+import { HOST_FILES } from "../store/paths.js";
+import { readPublicFile, writePrivateFile, writePublicFile } from "../store/secure-fs.js";
 import { silentProgress, type Progress } from "./progress.js";
 
 /** The network hosts and their caches share on an endpoint. */
@@ -30,7 +32,11 @@ export interface RegistryCacheOptions {
   upstream?: string;
   /** For a docker host: the dinv registry cache to use as its mirror. */
   registryCache?: string;
+  /** For a registry-cache: require client certificates (the default) or serve anyone who reaches it. */
+  registryAuth?: RegistryAuth;
 }
+
+export type RegistryAuth = "client-cert" | "none";
 
 /**
  * What create does for a cache or a host using one: adjust the config. Joining the cache
@@ -49,6 +55,9 @@ export function registryCacheLink(
   if (options.upstream !== undefined && !isCache) {
     throw new RegistryCacheError("--upstream is for --personality registry-cache");
   }
+  if (options.registryAuth !== undefined && !isCache) {
+    throw new RegistryCacheError("--registry-auth is for --personality registry-cache");
+  }
   if (isCache) {
     if (options.registryCache !== undefined) {
       throw new RegistryCacheError("a registry cache does not use another cache as its mirror", {
@@ -56,8 +65,13 @@ export function registryCacheLink(
       });
     }
     const upstream = options.upstream === undefined ? undefined : upstreamUrl(options.upstream);
+    if (upstream !== undefined) refuseAuthenticatedUpstream(store, upstream);
+    const auth = options.registryAuth ?? "client-cert";
     return {
-      prepare: (config, client, progress) => prepareCache(config, client, progress, upstream),
+      prepare: async (config, client, progress) => {
+        const prepared = await prepareCache(config, client, progress, upstream);
+        return auth === "client-cert" ? requireClientCertificates(store, prepared) : prepared;
+      },
     };
   }
   if (options.registryCache === undefined) return undefined;
@@ -77,7 +91,8 @@ export function registryCacheLink(
     );
   }
   return {
-    prepare: (config, client, progress) => prepareCacheUser(config, client, progress, cache),
+    prepare: async (config, client, progress) =>
+      issueRegistryClientPair(store, await prepareCacheUser(config, client, progress, cache), cache),
   };
 }
 
@@ -100,6 +115,62 @@ export function upstreamUrl(value: string): string {
     });
   }
   return value.replace(/\/+$/, "");
+}
+
+/**
+ * distribution's proxy presents no client certificate to its upstream, so a dinv cache
+ * that asks for one cannot be another cache's upstream.
+ */
+function refuseAuthenticatedUpstream(store: HostStore, upstream: string): void {
+  const host = /^https:\/\/dinv-([^:/]+):5000$/.exec(upstream)?.[1];
+  if (host === undefined || !store.exists(host)) return;
+  const upstreamCache = store.load(host);
+  if (upstreamCache.personality === "registry-cache" && upstreamCache.registryAuth) {
+    throw new RegistryCacheError(
+      `registry cache "${host}" requires client certificates, which a pull-through cache cannot present`,
+      { hint: `create "${host}" with --registry-auth none to make it another cache's upstream` },
+    );
+  }
+}
+
+/** The cache serves only clients with a certificate from the store's CA or the registry-client CA. */
+async function requireClientCertificates(store: HostStore, config: HostConfig): Promise<HostConfig> {
+  const ca = await store.registryClientCa();
+  await writePublicFile(store.hostFile(config.name, HOST_FILES.registryClientsCa), ca.certPem);
+  return { ...config, registryAuth: { clientCa: HOST_FILES.registryClientsCa } };
+}
+
+/** A host using a cache that asks for client certificates gets its own pair from the registry-client CA. */
+async function issueRegistryClientPair(
+  store: HostStore,
+  config: HostConfig,
+  cache: HostConfig,
+): Promise<HostConfig> {
+  if (!config.registryCache || !cache.registryAuth) return config;
+  const ca = await store.registryClientCa();
+  const trusted = readPublicFile(store.hostFile(cache.name, cache.registryAuth.clientCa));
+  if (trusted.trim() !== ca.certPem.trim()) {
+    throw new RegistryCacheError(
+      `registry cache "${cache.name}" trusts another store's registry-client CA (it was imported)`,
+      {
+        hint: `export it from its first store with --with-ca and import that, or create the cache anew here`,
+      },
+    );
+  }
+  const { issueClientCertificate } = await import("../pki/certificates.js");
+  const pair = await issueClientCertificate(ca, {
+    organization: `dinv registry client ${config.name}`,
+  });
+  await writePublicFile(store.hostFile(config.name, HOST_FILES.registryClientCert), pair.certPem);
+  await writePrivateFile(store.hostFile(config.name, HOST_FILES.registryClientKey), pair.keyPem);
+  return {
+    ...config,
+    registryCache: {
+      ...config.registryCache,
+      clientCert: HOST_FILES.registryClientCert,
+      clientKey: HOST_FILES.registryClientKey,
+    },
+  };
 }
 
 async function prepareCache(
@@ -178,7 +249,26 @@ export async function joinCacheNetwork(
   if (config.personality !== "registry-cache" && !config.registryCache) return;
   if (config.network.mode === "network" && config.network.name === CACHE_NETWORK) return;
   await ensureCacheNetwork(client, silentProgress);
-  await connect(client, containerId);
+  await connect(client, containerId).catch(async (err: unknown) => {
+    // A concurrent `rm` of the last host on it removed the network meanwhile: make it again, once.
+    if (statusOf(err) !== 404) throw err;
+    await ensureCacheNetwork(client, silentProgress);
+    await connect(client, containerId);
+  });
+}
+
+/**
+ * After a registry cache or a host using one is removed: remove the cache network when dinv
+ * made it and no container is left on it. Best effort: a container joining meanwhile wins (409).
+ */
+export async function removeCacheNetworkIfUnused(config: HostConfig, client: EngineClient): Promise<void> {
+  if (config.personality !== "registry-cache" && !config.registryCache) return;
+  const network = client.docker.getNetwork(CACHE_NETWORK);
+  const info = (await call(client, () => network.inspect()).catch(() => undefined)) as
+    { Labels?: Record<string, string>; Containers?: Record<string, unknown> } | undefined;
+  if (!info || info.Labels?.["io.dinv.network"] !== CACHE_NETWORK_LABELS["io.dinv.network"]) return;
+  if (Object.keys(info.Containers ?? {}).length > 0) return;
+  await call(client, () => network.remove()).catch(() => undefined);
 }
 
 function connect(client: EngineClient, containerId: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { HostStore } from "../store/host-store.js";
 import { HostNotFoundError } from "../store/host-store.js";
 import { unregisterContext } from "./context.js";
 import { openConfig } from "./open.js";
+import { removeCacheNetworkIfUnused } from "./registry-cache.js";
 
 export interface RemoveOptions {
   /** Remove the local files even when the endpoint cannot be cleaned (and use labels for broken hosts). */
@@ -35,7 +36,9 @@ export async function removeHost(store: HostStore, name: string, options: Remove
   }
   try {
     if (config) {
-      await openConfig(store, config).driver.remove({ keepCache: options.keepCache });
+      const host = openConfig(store, config);
+      await host.driver.remove({ keepCache: options.keepCache });
+      await removeCacheNetworkIfUnused(config, host.client);
     } else {
       await removeByLabel(name, options.fallbackEndpoint, options.keepCache);
     }

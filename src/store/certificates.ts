@@ -111,3 +111,40 @@ export function loadStoreCertificates(certsDir: string): StoreCertificates {
   };
   return { ca, client, paths };
 }
+
+/** Where the registry-client CA lives: beside `certs/`, not in it (renewing swaps `certs/` whole). */
+export function registryCaPaths(dir: string) {
+  return { dir, caCert: join(dir, "ca.pem"), caKey: join(dir, "ca-key.pem") };
+}
+
+/**
+ * The CA of the client certificates hosts present to their registry cache, created once
+ * (staged and renamed into place, like the store's CA). It is not the store's CA on
+ * purpose: a host keeps its registry client key in its own filesystem, readable by anyone
+ * using that host, and a client certificate from the store's CA would open every host.
+ */
+export async function ensureRegistryClientCa(dir: string, keyType?: KeyType): Promise<CertificateAuthority> {
+  const paths = registryCaPaths(dir);
+  if (!existsSync(paths.caCert)) {
+    ensurePrivateDir(dirname(dir));
+    const staging = `${dir}.${randomBytes(6).toString("hex")}`;
+    ensurePrivateDir(staging);
+    try {
+      const ca = await createCertificateAuthority({
+        organization: "dinv registry clients",
+        ...(keyType ? { keyType } : {}),
+      });
+      const staged = registryCaPaths(staging);
+      await writePublicFile(staged.caCert, ca.certPem);
+      await writePrivateFile(staged.caKey, ca.keyPem);
+      renameSync(staging, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  const certPem = readPublicFile(paths.caCert);
+  return { certPem, keyPem: readPrivateFile(paths.caKey), keyType: keyTypeOfCertificate(certPem) };
+}

@@ -74,7 +74,21 @@ export const HostConfigSchema = z.object({
     })
     .default({}),
   /** The registry cache this host pulls through (its mirror and trust are written at provisioning). */
-  registryCache: z.object({ host: z.string(), url: z.string(), registry: z.string() }).optional(),
+  registryCache: z
+    .object({
+      host: z.string(),
+      url: z.string(),
+      registry: z.string(),
+      /** The client pair presented to the cache (absent: the cache asks for none). */
+      clientCert: RelativePath.optional(),
+      clientKey: RelativePath.optional(),
+    })
+    .optional(),
+  /**
+   * A registry cache's client authentication: clients must present a certificate from the
+   * store's CA or from this file's CA (the registry-client CA). Absent: an open registry.
+   */
+  registryAuth: z.object({ clientCa: RelativePath }).optional(),
   tls: z.object({
     keyType: z.enum(["ecdsa-p256", "rsa-2048"]),
     /** Every SAN in the server certificate. */

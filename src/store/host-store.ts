@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DinvError } from "../errors.js";
 import type { KeyType } from "../pki/keys.js";
+import type { CertificateAuthority } from "../pki/certificates.js";
 import type { StoreCertificates } from "./certificates.js";
 import { readHostConfig, writeHostConfig, type HostConfig } from "./host-config.js";
 import { validateHostName } from "./names.js";
@@ -103,5 +104,11 @@ export class HostStore {
   async certificates(keyType?: KeyType): Promise<StoreCertificates> {
     const { ensureStoreCertificates } = await import("./certificates.js");
     return ensureStoreCertificates(this.layout.certsDir, keyType);
+  }
+
+  /** The CA of registry-cache client certificates (see ensureRegistryClientCa), created on first use. */
+  async registryClientCa(): Promise<CertificateAuthority> {
+    const { ensureRegistryClientCa } = await import("./certificates.js");
+    return ensureRegistryClientCa(this.layout.registryCaDir);
   }
 }

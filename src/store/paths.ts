@@ -15,6 +15,11 @@ export const HOST_FILES = {
   clientKey: "key.pem",
   serverCert: "server.pem",
   serverKey: "server-key.pem",
+  /** A host's client pair for its registry cache (from the registry-client CA, not the store's). */
+  registryClientCert: "registry-cert.pem",
+  registryClientKey: "registry-key.pem",
+  /** A registry cache's trusted client CAs besides the store's (the registry-client CA). */
+  registryClientsCa: "registry-clients-ca.pem",
   /** TLS material of the endpoint itself, copied in so the store stays self-contained. */
   endpointDir: "endpoint",
 } as const;
@@ -23,6 +28,8 @@ export function storeLayout(root: string) {
   return {
     root,
     certsDir: join(root, "certs"),
+    /** The registry-client CA (beside certs/, see ensureRegistryClientCa). */
+    registryCaDir: join(root, "registry-ca"),
     hostsDir: join(root, "hosts"),
     hostDir: (name: string) => join(root, "hosts", name),
   };

@@ -16,14 +16,15 @@ import type { HostStore } from "./host-store.js";
 import { validateHostName } from "./names.js";
 import { HOST_FILES } from "./paths.js";
 import { ensurePrivateDir, writePrivateFile, writePublicFile } from "./secure-fs.js";
-import { storeCertPaths } from "./certificates.js";
+import { registryCaPaths, storeCertPaths } from "./certificates.js";
 
 export class TransferError extends DinvError {}
 
 const FORMAT = "dinv-host-export";
 const FORMAT_VERSION = 1;
 /** Files that are secrets: written 0600 on import, whatever the archive says. */
-const SECRET = /(^|\/)(key|server-key|ca-key)\.pem$/;
+/** Every private key's name ends in key.pem (key, server-key, ca-key, registry-key). */
+const SECRET = /(^|\/)([a-z-]+-)?key\.pem$/;
 const MAX_ENTRY_BYTES = 1024 * 1024;
 
 interface Manifest {
@@ -81,6 +82,11 @@ export async function exportHost(
     const certs = storeCertPaths(store.layout.certsDir);
     add("ca/ca.pem", readFileSync(certs.caCert), 0o644);
     add("ca/ca-key.pem", readFileSync(certs.caKey), 0o600);
+    const registryCa = registryCaPaths(store.layout.registryCaDir);
+    if (existsSync(registryCa.caCert)) {
+      add("registry-ca/ca.pem", readFileSync(registryCa.caCert), 0o644);
+      add("registry-ca/ca-key.pem", readFileSync(registryCa.caKey), 0o600);
+    }
   }
   archive.finalize();
   await pipeline(archive, createGzip(), createWriteStream(file, { mode: 0o600 }));
@@ -185,6 +191,14 @@ export async function importHost(
     await writePublicFile(certs.clientCert, files.get(`host/${config.files.clientCert}`) as Buffer);
     await writePrivateFile(certs.clientKey, files.get(`host/${config.files.clientKey}`) as Buffer);
     installedCa = true;
+  }
+  const registryCaCert = files.get("registry-ca/ca.pem");
+  const registryCaKey = files.get("registry-ca/ca-key.pem");
+  const registryCa = registryCaPaths(store.layout.registryCaDir);
+  if (registryCaCert && registryCaKey && !existsSync(registryCa.caCert)) {
+    ensurePrivateDir(registryCa.dir);
+    await writePublicFile(registryCa.caCert, registryCaCert);
+    await writePrivateFile(registryCa.caKey, registryCaKey);
   }
   return { config, installedCa };
 }

@@ -5,10 +5,14 @@
  * `docker pull tiny:1` (a Docker Hub name) inside h1 is served by the cache. Then the
  * upstream stops: h1 is removed and created again and pulls again from the cache alone, and
  * the cache restarts without its upstream (read-only fallback) and still serves.
+ * The cache asks for client certificates (the default): checked on the wire, including that
+ * a host's registry client certificate opens no host's engine. The upstream is created with
+ * --registry-auth none, since distribution's proxy presents no client certificate.
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { request } from "node:https";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -19,6 +23,7 @@ import { assertCleanFailure, assertOk } from "../helpers/assert.js";
 import { sandbox, type Sandbox } from "../helpers/cli.js";
 import { removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import { tinyRootfsTar } from "../helpers/tiny-image.js";
+import { createCertificateAuthority, issueClientCertificate } from "../../src/pki/certificates.js";
 
 const LAYERS = "/var/lib/registry/docker/registry/v2/repositories/library/tiny/_layers";
 
@@ -51,6 +56,36 @@ describe("registry cache (real engine, real docker CLI)", () => {
     assert.match(ran.stdout, /pulled-and-ran/);
     return digest;
   };
+
+  const hostFile = (host: string, file: string) => join(box.store, "hosts", host, file);
+  const configOf = (host: string) =>
+    JSON.parse(readFileSync(hostFile(host, "config.json"), "utf8")) as { network: { port: number } };
+  /** GET PATH (default /v2/) on a host's published port, trusting the store's CA; the status, or the TLS error. */
+  const getV2 = (host: string, client?: { cert: string | Buffer; key: string | Buffer }, path = "/v2/") =>
+    new Promise<string>((resolve) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: configOf(host).network.port,
+          path,
+          ca: readFileSync(hostFile(host, "ca.pem")),
+          ...client,
+          agent: false,
+          timeout: 10_000,
+        },
+        (res) => {
+          res.resume();
+          resolve(`HTTP ${res.statusCode}`);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", (err) => resolve(`refused: ${err.message}`));
+      req.end();
+    });
+  const pairOf = (host: string, cert: string, key: string) => ({
+    cert: readFileSync(hostFile(host, cert)),
+    key: readFileSync(hostFile(host, key)),
+  });
 
   before(async () => {
     engine = await testEngine();
@@ -104,7 +139,14 @@ describe("registry cache (real engine, real docker CLI)", () => {
   });
 
   it("creates a plain registry and a pull-through cache of it, both on the dinv network", async () => {
-    const up = await box.dinv(["create", "--personality", "registry-cache", upstream]);
+    const up = await box.dinv([
+      "create",
+      "--personality",
+      "registry-cache",
+      "--registry-auth",
+      "none",
+      upstream,
+    ]);
     assertOk(up, "create the upstream");
     assert.match(up.stdout, new RegExp(`Registry cache "${upstream}" is running`));
     const [created, seeded] = await Promise.all([
@@ -136,6 +178,43 @@ describe("registry cache (real engine, real docker CLI)", () => {
     );
   });
 
+  it("refuses a cache whose upstream is a dinv cache asking for client certificates", async () => {
+    assertCleanFailure(
+      await box.dinv([
+        "create",
+        "--personality",
+        "registry-cache",
+        "--upstream",
+        `https://dinv-${cache}:5000`,
+        `${id}-x`,
+      ]),
+      new RegExp(`registry cache "${cache}" requires client certificates.*--registry-auth none`, "s"),
+    );
+    assertCleanFailure(
+      await box.dinv(["create", "--registry-auth", "none", `${id}-x`]),
+      /--registry-auth is for --personality registry-cache/,
+    );
+    assertCleanFailure(
+      await box.dinv(["create", "--personality", "registry-cache", "--registry-auth", "open", `${id}-x`]),
+      /use "client-cert" or "none"/,
+    );
+  });
+
+  it("serves the cache only to clients with a certificate dinv issued (checked on the wire)", async () => {
+    const stranger = await issueClientCertificate(await createCertificateAuthority());
+    const storeClient = pairOf(cache, "cert.pem", "key.pem");
+    assert.match(await getV2(cache), /^refused/, "no client certificate");
+    assert.match(
+      await getV2(cache, { cert: stranger.certPem, key: stranger.keyPem }),
+      /^refused/,
+      "other CA",
+    );
+    assert.equal(await getV2(cache, storeClient), "HTTP 200", "the store's own client");
+    // The seeder uses the upstream, which asks for none: it holds no pair for it.
+    assert.throws(() => statSync(hostFile(seeder, "registry-key.pem")), /ENOENT/);
+    assert.equal(await getV2(upstream), "HTTP 200", "--registry-auth none: open");
+  });
+
   it("pushes library/tiny:1 into the upstream (a plain registry accepts pushes)", async () => {
     const ref = `dinv-${upstream}:5000/library/tiny:1`;
     assertOk(await inside(seeder, ["import", "-", ref], await tinyRootfsTar()), "import tiny");
@@ -151,6 +230,15 @@ describe("registry cache (real engine, real docker CLI)", () => {
     const info = await inside(h1, ["info", "--format", "{{json .RegistryConfig.Mirrors}}"]);
     assertOk(info, "docker info");
     assert.deepEqual(JSON.parse(info.stdout), [`https://dinv-${cache}:5000/`]);
+    // h1's engine presents its own pair, from the registry-client CA, not the store's.
+    const h1Pair = pairOf(h1, "registry-cert.pem", "registry-key.pem");
+    assert.equal(statSync(hostFile(h1, "registry-key.pem")).mode & 0o777, 0o600);
+    const certsD = await box.docker(["exec", `dinv-${h1}`, "ls", `/etc/docker/certs.d/dinv-${cache}:5000`]);
+    assert.deepEqual(certsD.stdout.trim().split("\n").sort(), ["ca.crt", "client.cert", "client.key"]);
+    assert.equal(await getV2(cache, h1Pair), "HTTP 200", "h1's pair opens the cache");
+    // ... and no engine: anyone using h1 can read that key, so it must not be a store-CA client.
+    assert.match(await getV2(seeder, h1Pair, "/version"), /^refused/, "h1's registry pair on an engine");
+    assert.equal(await getV2(seeder, pairOf(seeder, "cert.pem", "key.pem"), "/version"), "HTTP 200");
     assert.equal(await pullTiny(), pushedDigest, "the image pushed to the upstream");
     const logs = await box.docker(["logs", `dinv-${cache}`]);
     assert.match(
@@ -186,5 +274,15 @@ describe("registry cache (real engine, real docker CLI)", () => {
     assert.match(logs.stdout + logs.stderr, /upstream .* does not answer .*READ-ONLY/);
     assertOk(await inside(h1, ["rmi", "tiny:1"]), "rmi tiny:1");
     assert.equal(await pullTiny(), pushedDigest);
+  });
+
+  it("rm of the last hosts on the dinv network removes the network too", async () => {
+    assertOk(await box.dinv(["rm", "-y", ...hosts]), "rm every host of this run");
+    const network = await engine.docker
+      .getNetwork(CACHE_NETWORK)
+      .inspect()
+      .catch(() => undefined);
+    // Still there only while another store's hosts are on it.
+    if (network) assert.ok(Object.keys(network.Containers ?? {}).length > 0, "an empty dinv network is left");
   });
 });

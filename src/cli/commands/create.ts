@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "commander";
 import { addEndpointOptions, collect, endpointFlags, seconds } from "../options.js";
 import { out, stderrProgress } from "../output.js";
 import { openStore } from "../store.js";
+import type { RegistryAuth } from "../../host/registry-cache.js";
 
 export function defineCreate(program: Command): void {
   addEndpointOptions(
@@ -20,6 +21,11 @@ export function defineCreate(program: Command): void {
     .option(
       "--upstream <url>",
       "registry-cache: the registry to pull through (e.g. https://registry-1.docker.io); without it a plain registry",
+    )
+    .option(
+      "--registry-auth <mode>",
+      "registry-cache: client-cert (clients need a certificate dinv issued; default) or none (anyone who reaches it)",
+      registryAuth,
     )
     .option(
       "--registry-cache <name>",
@@ -93,6 +99,7 @@ export function defineCreate(program: Command): void {
           personality: opts.personality as string,
           ...(typeof opts.image === "string" ? { image: opts.image } : {}),
           ...(typeof opts.upstream === "string" ? { upstream: opts.upstream } : {}),
+          ...(opts.registryAuth !== undefined ? { registryAuth: opts.registryAuth as RegistryAuth } : {}),
           ...(typeof opts.registryCache === "string" ? { registryCache: opts.registryCache } : {}),
           ...(typeof opts.network === "string"
             ? { network: { name: opts.network, ...(typeof opts.ip === "string" ? { ip: opts.ip } : {}) } }
@@ -126,6 +133,12 @@ export function defineCreate(program: Command): void {
       out(`To point your Docker client at it, run: dinv env ${config.name}`);
       if (opts.context !== false) out(`or use the context: docker --context ${config.name} ps`);
     });
+}
+
+function registryAuth(value: string): RegistryAuth {
+  if (value !== "client-cert" && value !== "none")
+    throw new InvalidArgumentError('use "client-cert" or "none"');
+  return value;
 }
 
 function driverName(value: string): string {
