@@ -53,7 +53,8 @@ export const HostConfigSchema = z.object({
   network: z.object({
     mode: z.enum(["publish", "network"]).default("publish"),
     address: z.string().min(1),
-    publishAddress: z.string().min(1),
+    /** Where the port is published ("publish" mode only; empty on a network). */
+    publishAddress: z.string(),
     port: z.number().int().min(1).max(65535),
     name: z.string().optional(),
     ip: z.string().optional(),
@@ -146,6 +147,14 @@ export function readHostConfig(path: string): HostConfig {
 }
 
 export async function writeHostConfig(path: string, config: HostConfig): Promise<void> {
-  const checked = HostConfigSchema.parse(config);
+  const parsed = HostConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new StoreError(
+      `refusing to write an invalid ${path} (${issue?.path.join(".") ?? ""}: ${issue?.message ?? ""})`,
+      { hint: "this is a bug in dinv: please report it with the command you ran" },
+    );
+  }
+  const checked = parsed.data;
   await writePrivateFile(path, `${JSON.stringify(checked, null, 2)}\n`);
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { addEndpointOptions, collect, endpointFlags, seconds } from "../options.js";
 import { out, stderrProgress } from "../output.js";
+import { DinvError } from "../../errors.js";
 import { openStore } from "../store.js";
 import type { RegistryAuth } from "../../host/registry-cache.js";
 
@@ -89,7 +90,7 @@ export function defineCreate(program: Command): void {
           : {}),
       };
       if (opts.ip !== undefined && opts.network === undefined) {
-        throw new InvalidArgumentError("--ip goes with --network");
+        throw new DinvError("--ip goes with --network", { hint: "e.g. --network lan --ip 10.0.5.20" });
       }
       const config = await createHost(
         await openStore(),
