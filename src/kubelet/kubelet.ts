@@ -112,6 +112,7 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
     events,
     tokens: new CachedTokens(options.api),
     volumeRefreshMs: options.volumeRefreshMs ?? 10_000,
+    probeExec: engine,
   });
   await provider.start();
 

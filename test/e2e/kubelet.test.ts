@@ -383,6 +383,77 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     assert.ok((p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
   });
 
+  it("runs readiness and liveness probes: unready until the check passes, restarted when liveness fails", async () => {
+    const probe = (script: string) => ({
+      exec: { command: ["/bin/sh", "-c", script] },
+      periodSeconds: 1,
+      timeoutSeconds: 10,
+      failureThreshold: 1,
+    });
+    await createPod(
+      pod("probed", [
+        {
+          name: "main",
+          ...sh("rm -f /tmp/die; exec sleep 3600"),
+          readinessProbe: probe("test -f /tmp/ready"),
+          livenessProbe: probe("test ! -f /tmp/die"),
+        },
+      ]),
+    );
+    const container = (p: Pod) => p.status?.containerStatuses?.[0];
+    const ready = (p: Pod) => p.status?.conditions?.find((c) => c.type === "Ready")?.status;
+    const running = await waitPhase("probed", ["Running"]);
+    assert.equal(container(running)?.ready, false, "unready before the readiness probe passes");
+    assert.equal(ready(running), "False");
+    const id = (container(running)?.containerID ?? "").replace(/^docker:\/\//, "");
+    const inContainer = async (script: string) => {
+      const exec = await engine.docker.getContainer(id).exec({ Cmd: ["/bin/sh", "-c", script] });
+      const stream = await exec.start({});
+      stream.resume();
+      await new Promise((resolve) => stream.on("end", resolve));
+    };
+
+    await inContainer("touch /tmp/ready");
+    await until("the pod to become Ready", async () => {
+      const p = await getPod("probed");
+      return ready(p) === "True" && container(p)?.ready ? p : undefined;
+    });
+
+    await inContainer("touch /tmp/die");
+    const restarted = await until("the liveness failure to restart the container", async () => {
+      const p = await getPod("probed");
+      return (container(p)?.restartCount ?? 0) >= 1 ? p : undefined;
+    });
+    assert.equal(container(restarted)?.containerID, `docker://${id}`, "the engine restarted it in place");
+    // Ready again: /tmp/ready survives an in-place restart, and the new instance's probe passes.
+    await until("the restarted container to become Ready again", async () => {
+      const p = await getPod("probed");
+      return ready(p) === "True" ? p : undefined;
+    });
+    if (server) {
+      const api = server;
+      const storyOf = () =>
+        api
+          .objects("events")
+          .filter((e) => (e.involvedObject as { name?: string }).name === "probed")
+          .map((e) => `${String(e.reason)}: ${String(e.message)}`);
+      await until("the probe events", async () =>
+        storyOf().some((e) => e.startsWith("Killing: Container main failed liveness probe"))
+          ? true
+          : undefined,
+      );
+      const story = storyOf();
+      assert.ok(
+        story.some((e) => e.startsWith("Unhealthy: Readiness probe failed")),
+        story.join("\n"),
+      );
+      assert.ok(
+        story.some((e) => e.startsWith("Unhealthy: Liveness probe failed")),
+        story.join("\n"),
+      );
+    }
+  });
+
   it("deletes a pod: containers removed, then the API object", async () => {
     await createPod(pod("doomed", [{ name: "main", ...sh("exec sleep 3600") }]));
     const running = await waitPhase("doomed", ["Running"]);

@@ -60,6 +60,7 @@ interface FakeContainer {
   exitCode: number;
   restartCount: number;
   stopTimeout?: number;
+  killedWith?: string;
 }
 
 type Method =
@@ -70,6 +71,7 @@ type Method =
   | "createContainer"
   | "startContainer"
   | "stopContainer"
+  | "killContainer"
   | "removeContainer"
   | "listContainers"
   | "inspectContainer";
@@ -170,6 +172,14 @@ class FakeEngine implements PodEngine {
     if (c) {
       c.status = "exited";
       c.stopTimeout = timeoutSeconds;
+    }
+  }
+  async killContainer(id: string, signal: string): Promise<void> {
+    this.check("killContainer", id);
+    const c = this.containers.get(id);
+    if (c) {
+      c.status = "exited";
+      c.killedWith = signal;
     }
   }
   async removeContainer(id: string): Promise<void> {

@@ -112,6 +112,26 @@ export interface Volume {
   [source: string]: unknown;
 }
 
+/** A container probe: one handler (exec, httpGet, tcpSocket; grpc is not run) and its timing. */
+export interface Probe {
+  exec?: { command?: string[] };
+  httpGet?: {
+    path?: string;
+    port: number | string;
+    host?: string;
+    scheme?: "HTTP" | "HTTPS";
+    httpHeaders?: Array<{ name: string; value: string }>;
+  };
+  tcpSocket?: { port: number | string; host?: string };
+  grpc?: { port: number; service?: string };
+  initialDelaySeconds?: number;
+  timeoutSeconds?: number;
+  periodSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+  terminationGracePeriodSeconds?: number;
+}
+
 export interface Container {
   name: string;
   image?: string;
@@ -127,6 +147,9 @@ export interface Container {
   stdin?: boolean;
   volumeMounts?: VolumeMount[];
   securityContext?: { privileged?: boolean; runAsUser?: number; runAsGroup?: number };
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
 }
 
 export interface Toleration {

@@ -116,6 +116,11 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
     );
   }
 
+  async killContainer(id: string, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+    // 409: not running (any more), which is what the kill was for.
+    await call(this.client, () => this.docker.getContainer(id).kill({ signal })).catch(ignoring(404, 409));
+  }
+
   async removeContainer(id: string): Promise<void> {
     // 409 "removal already in progress" means someone else is already doing it.
     await call(this.client, () => this.docker.getContainer(id).remove({ force: true, v: true })).catch(

@@ -82,6 +82,8 @@ export interface PodEngine {
   startContainer(id: string): Promise<void>;
   /** SIGTERM, then SIGKILL after timeoutSeconds. Already stopped is success. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Send a signal; the container's restart policy then applies (unlike a stop). */
+  killContainer(id: string, signal: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** Force-remove; a container already gone is success. */
   removeContainer(id: string): Promise<void>;
   /** Create a named volume; one that already exists under that name is reused. */

@@ -2,10 +2,12 @@
  * PodStatus: the Kubernetes status of a pod from what the engine reports about its containers —
  * real states (Waiting/Running/Terminated with exit codes and reasons), restart counts, phase,
  * the four conditions, IPs and start time. The original VIC provider reported every container
- * Ready whatever its state; here Ready means running.
+ * Ready whatever its state; here Ready means running and, where the container has probes,
+ * started (startup probe) and ready (readiness probe).
  */
 import {
   kubeTime,
+  type Container,
   type ContainerState,
   type ContainerStatus,
   type Pod,
@@ -15,11 +17,17 @@ import {
 } from "../kube/types.js";
 import type { EngineContainerDetails, PodEngine } from "./engine.js";
 import type { CachedPod } from "./pod-cache.js";
+import type { ProbeState } from "./probe-manager.js";
 
 export interface StatusContext {
   hostIP: string;
   /** Container ID scheme: docker://, podman://, vic://. */
   runtime: string;
+  /** Readiness and startup from the containers' probes, and the restarts they caused. */
+  probes?: {
+    state(container: Container, containerId: string, startedAt: string): ProbeState;
+    restarts(containerId: string): number;
+  };
   /** The last termination seen per engine container id (from die events), for lastState. */
   lastTermination?: ReadonlyMap<string, { exitCode: number; finishedAt: string }>;
   now?: Date;
@@ -123,8 +131,9 @@ export function podStatusFrom(
     const containerID = d ? `${ctx.runtime}${d.id}` : undefined;
     const state = containerState(d, appWaiting, containerID);
     const last = cached ? ctx.lastTermination?.get(cached.id) : undefined;
+    const restartCount = d ? d.restartCount + (ctx.probes?.restarts(d.id) ?? 0) : 0;
     const lastState: ContainerState =
-      last && d && d.restartCount > 0
+      last && d && restartCount > 0
         ? {
             terminated: {
               exitCode: last.exitCode,
@@ -134,13 +143,17 @@ export function podStatusFrom(
             },
           }
         : {};
+    const probed =
+      state.running?.startedAt && d && ctx.probes
+        ? ctx.probes.state(c, d.id, state.running.startedAt)
+        : { ready: state.running !== undefined, started: state.running !== undefined };
     return {
       name: c.name,
       state,
       lastState,
-      ready: state.running !== undefined,
-      started: state.running !== undefined,
-      restartCount: d?.restartCount ?? 0,
+      ready: probed.ready,
+      started: probed.started,
+      restartCount,
       image: c.image ?? "",
       imageID: d?.imageId ?? "",
       ...(containerID ? { containerID } : {}),

@@ -8,12 +8,13 @@ import type { Flavor } from "../../engine/flavor.js";
 import { kubeTime, podKey, type Pod, type PodStatus } from "../kube/types.js";
 import type { PodLifecycleHandler, ProviderPod } from "../provider-api.js";
 import { podIdentity } from "./container-spec.js";
-import type { EngineContainerEvent, EventSubscription, PodEngine } from "./engine.js";
+import type { EngineContainerEvent, EventSubscription, PodEngine, StreamingEngine } from "./engine.js";
 import type { TokenSource } from "./config-scope.js";
 import type { ConfigSource } from "./env.js";
 import { PodOperationError } from "./errors.js";
 import { containerField, type PodEventSink } from "./events.js";
 import { PodRunner } from "./pod-runner.js";
+import { ProbeManager } from "./probe-manager.js";
 import { VolumeDelivery } from "./volume-delivery.js";
 import { cacheKey, PodCache, type CachedContainer, type CachedPod } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
@@ -36,6 +37,8 @@ export interface ProviderOptions {
   tokens?: TokenSource;
   /** How often changed configMaps/secrets/tokens are re-delivered into running pods (0: never). */
   volumeRefreshMs?: number;
+  /** Where exec probes run; without it no probes run (containers are ready once running). */
+  probeExec?: Pick<StreamingEngine, "exec">;
 }
 
 export class DockerProvider implements PodLifecycleHandler {
@@ -45,6 +48,7 @@ export class DockerProvider implements PodLifecycleHandler {
   private readonly deleter: PodDeleter;
   private readonly status: PodStatusReader;
   private readonly runner: PodRunner;
+  private readonly probes: ProbeManager | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(key: string) => void> = [];
   private readonly lastTermination = new Map<string, { exitCode: number; finishedAt: string }>();
@@ -62,6 +66,20 @@ export class DockerProvider implements PodLifecycleHandler {
     this.deleter = new PodDeleter(engine, options.node);
     this.status = new PodStatusReader(engine);
     const delivery = new VolumeDelivery(engine, options.config ?? creator.config, options.tokens);
+    const exec = options.probeExec;
+    this.probes = exec
+      ? new ProbeManager({
+          engine: {
+            exec: (id, command, streams) => exec.exec(id, command, streams),
+            killContainer: (id, signal) => engine.killContainer(id, signal),
+            startContainer: (id) => engine.startContainer(id),
+            inspectContainer: (id) => engine.inspectContainer(id),
+          },
+          notify: (key) => this.notify(key),
+          ...(options.events ? { events: options.events } : {}),
+          ...(options.log ? { log: options.log } : {}),
+        })
+      : undefined;
     this.runner = new PodRunner(engine, this.cache, creator, this.starter, delivery, {
       hostIP: options.hostIP,
       nodeAllocatable: options.nodeAllocatable,
@@ -93,6 +111,7 @@ export class DockerProvider implements PodLifecycleHandler {
     clearTimeout(this.refreshTimer);
     clearTimeout(this.resubscribeTimer);
     this.subscription?.close();
+    this.probes?.close();
   }
 
   private async subscribe(): Promise<void> {
@@ -238,16 +257,21 @@ export class DockerProvider implements PodLifecycleHandler {
     await this.stopper.stop(entry, gracePeriod(pod));
     await this.deleter.delete(entry);
     if (cached && cached.uid === uid) this.cache.delete(key);
+    this.probes?.forget(key);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
   }
 
   async getPodStatus(pod: Pod): Promise<PodStatus | undefined> {
     const entry = this.cache.get(podKey(pod));
     if (!entry || entry.uid !== pod.metadata?.uid) return undefined;
-    return this.status.read(entry, pod, {
+    const probes = this.probes;
+    const status = await this.status.read(entry, pod, {
       hostIP: this.options.hostIP,
       runtime: `${this.options.flavor}://`,
       lastTermination: this.lastTermination,
+      ...(probes ? { probes } : {}),
     });
+    probes?.sync(podKey(pod), pod, status);
+    return status;
   }
 }

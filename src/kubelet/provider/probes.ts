@@ -1,0 +1,151 @@
+/**
+ * One run of a container probe, as a kubelet runs it: exec through the engine (exit 0 is
+ * success), tcpSocket (a connection is success) and httpGet (200–399 is success; HTTPS is not
+ * verified, as a kubelet does not). tcpSocket and httpGet dial the pod's IP (or the probe's
+ * host) from the kubelet, so they need the pod network to be routable from it: true for a VCH's
+ * container networks and for an engine on the kubelet's machine. gRPC probes are not run.
+ */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
+import { errorMessage } from "../../errors.js";
+import type { Container, Probe } from "../kube/types.js";
+import type { StreamingEngine } from "./engine.js";
+
+export interface ProbeOutcome {
+  ok: boolean;
+  /** Why it failed (the command's output, the HTTP status, the connection error). */
+  message: string;
+}
+
+export interface ProbeTarget {
+  containerId: string;
+  container: Container;
+  /** Where tcpSocket and httpGet probes dial when they name no host. */
+  podIP: string | undefined;
+}
+
+/** Output kept from an exec probe (a kubelet keeps 10 KiB). */
+const MAX_OUTPUT = 10 * 1024;
+
+export function timeoutMsOf(probe: Probe): number {
+  return Math.max(1, probe.timeoutSeconds ?? 1) * 1000;
+}
+
+export async function runProbe(
+  engine: Pick<StreamingEngine, "exec">,
+  probe: Probe,
+  target: ProbeTarget,
+): Promise<ProbeOutcome> {
+  const timeoutMs = timeoutMsOf(probe);
+  if (probe.exec) return execProbe(engine, target.containerId, probe.exec.command ?? [], timeoutMs);
+  if (probe.tcpSocket || probe.httpGet) {
+    const spec = (probe.tcpSocket ?? probe.httpGet) as { port: number | string; host?: string };
+    const port = resolvePort(spec.port, target.container);
+    const host = spec.host ?? target.podIP;
+    if (port === undefined) return { ok: false, message: `port ${spec.port} is not a port of the container` };
+    if (!host) return { ok: false, message: "the pod has no IP address yet" };
+    return probe.httpGet ? httpProbe(probe.httpGet, host, port, timeoutMs) : tcpProbe(host, port, timeoutMs);
+  }
+  // gRPC: not run. It counts as passing (the manager says so once in an event) rather than
+  // holding the pod unready or restarting it for a check that never ran.
+  return { ok: true, message: "" };
+}
+
+/** A number, or the name of one of the container's ports. */
+export function resolvePort(port: number | string, container: Container): number | undefined {
+  if (typeof port === "number") return port > 0 && port < 65536 ? port : undefined;
+  if (/^\d+$/.test(port)) return resolvePort(Number(port), container);
+  return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+async function execProbe(
+  engine: Pick<StreamingEngine, "exec">,
+  containerId: string,
+  command: string[],
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
+  if (command.length === 0) return { ok: false, message: "exec probe without a command" };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const session = await engine.exec(containerId, command, {
+      stdin: false,
+      stdout: true,
+      stderr: true,
+      tty: true, // one plain stream (stdout and stderr merged), as the probe's message shows it
+    });
+    const output = new Promise<string>((resolve, reject) => {
+      let text = "";
+      session.stream.on("data", (chunk: Buffer) => {
+        if (text.length < MAX_OUTPUT) text += chunk.toString("utf8");
+      });
+      session.stream.on("end", () => resolve(text.slice(0, MAX_OUTPUT)));
+      session.stream.on("close", () => resolve(text.slice(0, MAX_OUTPUT)));
+      session.stream.on("error", reject);
+    });
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const text = await Promise.race([output, timedOut]);
+    if (text === "timeout") {
+      session.stream.destroy();
+      return { ok: false, message: `command timed out after ${timeoutMs / 1000}s` };
+    }
+    const code = await session.exitCode();
+    return code === 0
+      ? { ok: true, message: text.trim() }
+      : { ok: false, message: text.trim() || `command exited with code ${code ?? "unknown"}` };
+  } catch (err) {
+    return { ok: false, message: errorMessage(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve({ ok: true, message: "" });
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve({ ok: false, message: `dial tcp ${host}:${port}: i/o timeout` });
+    });
+    socket.once("error", (err) =>
+      resolve({ ok: false, message: `dial tcp ${host}:${port}: ${err.message}` }),
+    );
+  });
+}
+
+function httpProbe(
+  spec: NonNullable<Probe["httpGet"]>,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
+  const https = spec.scheme === "HTTPS";
+  const headers: Record<string, string> = { "User-Agent": "kube-probe/dinv", Accept: "*/*" };
+  for (const h of spec.httpHeaders ?? []) headers[h.name] = h.value;
+  const path = spec.path ? (spec.path.startsWith("/") ? spec.path : `/${spec.path}`) : "/";
+  const url = `${https ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
+  return new Promise((resolve) => {
+    const options = { host, port, path, method: "GET", headers, timeout: timeoutMs, agent: false as const };
+    const req = (https ? httpsRequest({ ...options, rejectUnauthorized: false }) : httpRequest(options)).on(
+      "response",
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        resolve(
+          status >= 200 && status < 400
+            ? { ok: true, message: "" }
+            : { ok: false, message: `HTTP probe failed with statuscode: ${status}` },
+        );
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("context deadline exceeded")));
+    req.on("error", (err) => resolve({ ok: false, message: `Get "${url}": ${err.message}` }));
+    req.end();
+  });
+}
