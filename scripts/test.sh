@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything (npm, engine, host image, build) and run the whole test suite:
-# lint + unit tests + end-to-end tests against the real engine, then the long fault tests.
+# lint + unit tests + end-to-end tests against the real engine, then the long fault tests,
+# then the CLI and day-2 suites again against Podman (scripts/podman.sh, a private service).
 #   scripts/test.sh            # what CI runs
 set -euo pipefail
 # shellcheck source=lib/prepare.sh
@@ -9,3 +10,8 @@ step "tests"
 npm test
 step "fault tests (long)"
 npm run test:faults
+step "podman"
+scripts/podman.sh >/dev/null
+DINV_DOCKER_HOST="$DOCKER_HOST" scripts/podman.sh images
+step "CLI and day-2 suites against Podman"
+npm run test:podman

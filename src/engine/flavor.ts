@@ -21,6 +21,13 @@ export interface Capabilities {
   build: boolean;
   /** The unit /info reports NCPU in. */
   cpuUnit: "cores" | "MHz";
+  /**
+   * The engine's default rlimits may exceed what the host allows, so a plain start can fail
+   * ("error setting rlimit"): rootful Podman gives every container nofile=1048576 and
+   * nproc=4194304 whatever the host's hard limits (Docker Engine passes on dockerd's own,
+   * which fit by construction). dinv then probes and sets per-container Ulimits that fit.
+   */
+  defaultUlimitsMayExceedHost: boolean;
 }
 
 const CAPABILITIES: Record<Flavor, Capabilities> = {
@@ -33,6 +40,7 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     staticIpOnUserNetworks: true,
     build: true,
     cpuUnit: "cores",
+    defaultUlimitsMayExceedHost: false,
   },
   podman: {
     privileged: true,
@@ -43,6 +51,7 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     staticIpOnUserNetworks: true,
     build: true,
     cpuUnit: "cores",
+    defaultUlimitsMayExceedHost: true,
   },
   vic: {
     privileged: false,
@@ -53,6 +62,7 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     staticIpOnUserNetworks: true,
     build: false,
     cpuUnit: "MHz",
+    defaultUlimitsMayExceedHost: false,
   },
 };
 

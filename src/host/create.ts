@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { connect, call, type EngineClient } from "../engine/client.js";
 import type { Endpoint } from "../engine/endpoint.js";
 import { detectEngine, type EngineProfile } from "../engine/flavor.js";
-import { choosePrivilegeMode } from "../engine/privilege.js";
+import { choosePrivilegeMode, chooseUlimits } from "../engine/privilege.js";
 import { resolveEndpoint, type EndpointFlags } from "../engine/resolve.js";
 import { DinvError } from "../errors.js";
 import { DockerDriver, LABEL_HOST } from "../drivers/docker.js";
@@ -11,7 +11,7 @@ import { personalityNamed } from "../personalities/index.js";
 import { serverSans } from "../personalities/docker/personality.js";
 import { issueServerCertificate } from "../pki/certificates.js";
 import { classifySan } from "../pki/sans.js";
-import { knownPrivilege, rememberPrivilege, type PrivilegeFact } from "../store/endpoint-facts.js";
+import { knownRuntime, rememberRuntime, type RuntimeFact } from "../store/endpoint-facts.js";
 import { HOST_CONFIG_VERSION, type HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { validateHostName } from "../store/names.js";
@@ -112,8 +112,10 @@ export async function createHost(
     progress.done();
 
     step("choosing how to run the host");
-    const privilege = personality.nestedEngine ? await privilegeFor(store, client, profile, image) : "none";
-    progress.done(privilege);
+    const runtime = await runtimeFor(store, client, profile, image);
+    const privilege = personality.nestedEngine ? runtime.privilege : "none";
+    const { ulimits } = runtime;
+    progress.done(ulimits ? `${privilege}, nofile ${ulimits.nofile}, nproc ${ulimits.nproc}` : privilege);
 
     const names = machineNames(name);
     const driver = new DockerDriver(client, names);
@@ -125,7 +127,13 @@ export async function createHost(
       createdAt: new Date().toISOString(),
       endpoint: { url: endpoint.url, ...(endpointTls ? { tls: endpointTls } : {}) },
       engine: { flavor: profile.flavor, version: profile.version },
-      container: { name: names.container, volume: names.volume, image, privilege },
+      container: {
+        name: names.container,
+        volume: names.volume,
+        image,
+        privilege,
+        ...(ulimits ? { ulimits } : {}),
+      },
       network: options.network
         ? {
             mode: "network",
@@ -301,19 +309,24 @@ async function issueServer(
   progress.done(config.tls.sans.join(", "));
 }
 
-/** How a nested engine runs on this endpoint: remembered per endpoint and engine version (the probe starts a container). */
-async function privilegeFor(
+/**
+ * How containers run on this endpoint (limits) and how a nested engine gets its rights:
+ * remembered per endpoint and engine version (the probes start containers).
+ */
+async function runtimeFor(
   store: HostStore,
   client: EngineClient,
   profile: EngineProfile,
   image: string,
-): Promise<PrivilegeFact> {
+): Promise<RuntimeFact> {
   const url = client.endpoint.url;
-  const known = knownPrivilege(store.layout.root, url, profile.version);
+  const known = knownRuntime(store.layout.root, url, profile.version);
   if (known) return known;
-  const mode = await choosePrivilegeMode(client, profile, image);
-  await rememberPrivilege(store.layout.root, url, profile.version, mode);
-  return mode;
+  const ulimits = await chooseUlimits(client, profile, image);
+  const privilege = await choosePrivilegeMode(client, profile, image, ulimits);
+  const runtime = { privilege, ...(ulimits ? { ulimits } : {}) };
+  await rememberRuntime(store.layout.root, url, profile.version, runtime);
+  return runtime;
 }
 
 /** The address clients use to reach hosts on this endpoint. */

@@ -80,6 +80,7 @@ export async function createMachineContainer(
       image: config.container.image,
       volumeName: config.container.volume,
       privilege: config.container.privilege,
+      ...(config.container.ulimits ? { ulimits: config.container.ulimits } : {}),
       labels: hostLabels(config, "host"),
       restartPolicy: "unless-stopped",
       servicePort: personality.servicePort,

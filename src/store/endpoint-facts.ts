@@ -4,20 +4,27 @@ import { z } from "zod";
 import { writePrivateFile } from "./secure-fs.js";
 
 /**
- * What dinv learned about an endpoint that is costly to learn again: whether the kernel
- * behind it allows privileged containers (a probe starts a container). Kept per endpoint
- * URL and engine version, so an engine upgrade asks again.
+ * What dinv learned about an endpoint that is costly to learn again (probes start containers):
+ * whether the kernel behind it allows privileged containers, and the per-container limits
+ * containers need there (null: the engine's defaults start). Kept per endpoint URL and engine
+ * version, so an engine upgrade asks again.
  */
-const FactsSchema = z.record(
-  z.string(),
-  z.object({
-    engineVersion: z.string(),
-    privilege: z.enum(["privileged", "explicit", "none"]),
-    checkedAt: z.string(),
-  }),
-);
+const UlimitsSchema = z.object({ nofile: z.number().int().positive(), nproc: z.number().int().positive() });
+const FactSchema = z.object({
+  engineVersion: z.string(),
+  privilege: z.enum(["privileged", "explicit", "none"]),
+  /** Absent in files written before limits were probed: unknown, so probed again. */
+  ulimits: UlimitsSchema.nullable().optional(),
+  checkedAt: z.string(),
+});
+const FactsSchema = z.record(z.string(), FactSchema);
 export type EndpointFacts = z.infer<typeof FactsSchema>;
 export type PrivilegeFact = EndpointFacts[string]["privilege"];
+/** How containers run on an endpoint: rights for a nested engine and limits (none: the engine's). */
+export interface RuntimeFact {
+  privilege: PrivilegeFact;
+  ulimits?: z.infer<typeof UlimitsSchema>;
+}
 
 const FILE = "endpoints.json";
 
@@ -29,18 +36,24 @@ function read(root: string): EndpointFacts {
   }
 }
 
-export function knownPrivilege(root: string, url: string, engineVersion: string): PrivilegeFact | undefined {
+export function knownRuntime(root: string, url: string, engineVersion: string): RuntimeFact | undefined {
   const fact = read(root)[url];
-  return fact && fact.engineVersion === engineVersion ? fact.privilege : undefined;
+  if (!fact || fact.engineVersion !== engineVersion || fact.ulimits === undefined) return undefined;
+  return { privilege: fact.privilege, ...(fact.ulimits ? { ulimits: fact.ulimits } : {}) };
 }
 
-export async function rememberPrivilege(
+export async function rememberRuntime(
   root: string,
   url: string,
   engineVersion: string,
-  privilege: PrivilegeFact,
+  runtime: RuntimeFact,
 ): Promise<void> {
   const facts = read(root);
-  facts[url] = { engineVersion, privilege, checkedAt: new Date().toISOString() };
+  facts[url] = {
+    engineVersion,
+    privilege: runtime.privilege,
+    ulimits: runtime.ulimits ?? null,
+    checkedAt: new Date().toISOString(),
+  };
   await writePrivateFile(join(root, FILE), `${JSON.stringify(facts, null, 2)}\n`);
 }

@@ -44,6 +44,8 @@ export const HostConfigSchema = z.object({
     volume: z.string().min(1),
     image: z.string().min(1),
     privilege: z.enum(["privileged", "explicit", "none"]),
+    /** Per-container limits where the engine's defaults do not fit its host (Podman here). */
+    ulimits: z.object({ nofile: z.number().int().positive(), nproc: z.number().int().positive() }).optional(),
   }),
   /**
    * How clients reach the host: tcp://address:port, certificate SANs follow it. "publish":

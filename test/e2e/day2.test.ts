@@ -10,13 +10,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
-import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
+import { ENGINE_NAME, HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import { tinyRootfsTar } from "../helpers/tiny-image.js";
 import { assertOk } from "../helpers/assert.js";
 
 const TINY = "dinv-e2e/tiny:2";
 
-describe("day-2 operations (real engine, real docker CLI)", () => {
+describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
   let box: Sandbox;
   let engine: EngineClient;
   const name = runId("day2");

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TEST_ENGINE_ENV } from "./engine.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const DINV_BIN = join(REPO_ROOT, "bin", "dinv");
@@ -43,12 +44,17 @@ export function run(
   });
 }
 
-/** A fresh store and docker config; DOCKER_HOST stays that of the test engine. */
+/** A fresh store and docker config; DOCKER_HOST is that of the test engine (DINV_TEST_ENGINE). */
 export function sandbox(): Sandbox {
   const base = mkdtempSync(join(tmpdir(), "dinv-cli-"));
   const store = join(base, "store");
   const dockerConfig = join(base, "docker");
-  const env: NodeJS.ProcessEnv = { ...process.env, DINV_STORAGE_PATH: store, DOCKER_CONFIG: dockerConfig };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...TEST_ENGINE_ENV,
+    DINV_STORAGE_PATH: store,
+    DOCKER_CONFIG: dockerConfig,
+  };
   return {
     store,
     dockerConfig,

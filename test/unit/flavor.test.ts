@@ -80,10 +80,11 @@ describe("capabilities", () => {
       staticIpOnUserNetworks: true,
       build: true,
       cpuUnit: "cores",
+      defaultUlimitsMayExceedHost: false,
     });
   });
 
-  it("Podman: privileged with the explicit fallback, build, container: networks, no Capacity", () => {
+  it("Podman: privileged with the explicit fallback, build, container: networks, no Capacity, limits probed", () => {
     const caps = profileFrom(podman.info, podman.version).capabilities;
     assert.equal(caps.privileged, true);
     assert.equal(caps.explicitCapabilitiesFallback, true);
@@ -92,6 +93,7 @@ describe("capabilities", () => {
     assert.equal(caps.volumeCapacityOption, false);
     assert.equal(caps.build, true);
     assert.equal(caps.cpuUnit, "cores");
+    assert.equal(caps.defaultUlimitsMayExceedHost, true);
   });
 
   it("VIC: no privileged mode and no need for it, Capacity volumes, no build, no container: networks", () => {
@@ -105,6 +107,7 @@ describe("capabilities", () => {
       staticIpOnUserNetworks: true,
       build: false,
       cpuUnit: "MHz",
+      defaultUlimitsMayExceedHost: false,
     });
   });
 

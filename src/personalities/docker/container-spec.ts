@@ -13,6 +13,26 @@ export const ENGINE_DATA_DIR = "/var/lib/docker";
  */
 export type PrivilegeMode = "privileged" | "explicit" | "none";
 
+/**
+ * Per-container limits where the engine's defaults do not fit the host (src/engine/privilege.ts).
+ * Both are always set together: on Podman a per-container Ulimits list replaces the engine's
+ * defaults, and a limit left out falls back to Podman's own (too high) value.
+ */
+export interface ContainerUlimits {
+  nofile: number;
+  nproc: number;
+}
+
+export function ulimitsHostConfig(ulimits: ContainerUlimits | undefined): HostConfig {
+  if (!ulimits) return {};
+  return {
+    Ulimits: [
+      { Name: "nofile", Soft: ulimits.nofile, Hard: ulimits.nofile },
+      { Name: "nproc", Soft: ulimits.nproc, Hard: ulimits.nproc },
+    ],
+  };
+}
+
 export interface HostContainerSpec {
   /** Container name on the endpoint. */
   containerName: string;
@@ -20,6 +40,8 @@ export interface HostContainerSpec {
   /** Named volume holding the inner engine's data (the image cache). */
   volumeName: string;
   privilege: PrivilegeMode;
+  /** Limits to set instead of the engine's defaults (none: the engine's). */
+  ulimits?: ContainerUlimits;
   /** Publish the TLS port on this address of the endpoint; HostPort empty = any free port. */
   publish?: { hostIp: string; hostPort?: number };
   labels: Record<string, string>;
@@ -71,6 +93,7 @@ export function hostContainerOptions(spec: HostContainerSpec): Dockerode.Contain
   const hostConfig: HostConfig = {
     ...spec.resources,
     ...privilegeHostConfig(spec.privilege),
+    ...ulimitsHostConfig(spec.ulimits),
     Mounts: [{ Type: "volume", Source: spec.volumeName, Target: spec.dataDir ?? ENGINE_DATA_DIR }],
     RestartPolicy: { Name: spec.restartPolicy ?? "unless-stopped" },
     Init: false, // the image runs tini itself
