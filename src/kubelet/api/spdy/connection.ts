@@ -38,6 +38,10 @@ export type SpdyRole = "server" | "client";
 export class SpdyStream extends Duplex {
   private localDone = false;
   private remoteDone = false;
+
+  get remoteEnded(): boolean {
+    return this.remoteDone;
+  }
   /** Settles when the peer answered the SYN_STREAM this side sent (rejects on a reset). */
   readonly replied: Promise<void>;
   private settleReply: (err?: Error) => void = () => undefined;
@@ -132,6 +136,7 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
   private readonly decompressor = new HeaderDecompressor();
   private buffer: Buffer = EMPTY;
   private reading = false;
+  private inputDone = false;
   private sending: Promise<void> = Promise.resolve();
   private nextId: number;
   private lastPeerId = 0;
@@ -149,9 +154,9 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
     super();
     this.nextId = role === "client" ? 1 : 2;
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    socket.once("close", () => this.destroy());
-    // The peer stopped sending: what is queued for it still goes out.
-    socket.once("end", () => void this.sending.then(() => this.destroy()));
+    // The peer stopped sending: frames already received are still handled, queued ones still sent.
+    socket.once("end", () => this.inputEnded());
+    socket.once("close", () => this.inputEnded());
     socket.on("error", () => this.destroy());
     if (head.length > 0) this.receive(head);
   }
@@ -185,7 +190,11 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
-    for (const stream of [...this.streams.values()]) stream.destroy();
+    // A stream the peer finished keeps what it received until its reader took it.
+    for (const stream of [...this.streams.values()]) {
+      if (stream.remoteEnded && !stream.readableEnded) stream.once("end", () => stream.destroy());
+      else stream.destroy();
+    }
     this.streams.clear();
     this.compressor.close();
     this.decompressor.close();
@@ -195,7 +204,7 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
   /** Queue a frame: frames leave in the order they were queued, SYN_REPLY before its data. */
   send(frame: Buffer | (() => Buffer | Promise<Buffer>)): Promise<void> {
     const next = this.sending.then(async () => {
-      if (this.closed) throw new Error("the SPDY connection is closed");
+      if (this.closed || !this.socket.writable) throw new Error("the SPDY connection is closed");
       const bytes = typeof frame === "function" ? await frame() : frame;
       if (this.socket.write(bytes)) return;
       await new Promise<void>((resolve) => {
@@ -257,7 +266,17 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
       this.destroy();
     } finally {
       this.reading = false;
+      if (this.inputDone) this.destroyWhenIdle();
     }
+  }
+
+  private inputEnded(): void {
+    this.inputDone = true;
+    this.destroyWhenIdle();
+  }
+
+  private destroyWhenIdle(): void {
+    if (!this.reading) void this.sending.then(() => this.destroy());
   }
 
   private async handle(frame: Frame): Promise<void> {
