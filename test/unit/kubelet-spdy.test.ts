@@ -25,6 +25,8 @@ import {
   windowUpdateFrame,
 } from "../../src/kubelet/api/spdy/frames.js";
 import { HeaderCompressor, HeaderDecompressor } from "../../src/kubelet/api/spdy/header-zlib.js";
+import { relaySpdySession } from "../../src/kubelet/api/spdy-exec.js";
+import type { ContainerSession } from "../../src/kubelet/provider-api.js";
 
 function read(bytes: Buffer) {
   const result = readFrame(bytes);
@@ -133,12 +135,14 @@ describe("SPDY/3.1 connections over TCP", () => {
   let port = 0;
   const accepted: SpdyConnection[] = [];
   let onStream: (stream: SpdyStream) => void = () => undefined;
+  let onConnection: (connection: SpdyConnection) => void = () => undefined;
 
   before(async () => {
     server = createServer((socket: Socket) => {
       const connection = new SpdyConnection(socket, "server");
       accepted.push(connection);
       connection.on("stream", (s) => onStream(s));
+      onConnection(connection);
     });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
@@ -222,5 +226,32 @@ describe("SPDY/3.1 connections over TCP", () => {
     await once(socket, "close");
     compressor.close();
     assert.deepEqual(frames, ["ping 7", "goAway"]);
+  });
+
+  it("tells a client that does not open its streams in time, on the error stream, and drops the session", async () => {
+    let closed = false;
+    const session: ContainerSession = {
+      resize: async () => undefined,
+      done: new Promise(() => undefined),
+      close: () => (closed = true),
+    };
+    const options = { stdin: false, stdout: true, stderr: false, tty: false };
+    let relayed: Promise<void> | undefined;
+    onStream = () => undefined;
+    onConnection = (connection) => {
+      connection.removeAllListeners("stream");
+      relayed = relaySpdySession(connection, "v4.channel.k8s.io", session, options, 200);
+      relayed.catch(() => undefined);
+    };
+    const c = await client();
+    const error = c.openStream({ streamType: "error" });
+    await error.replied;
+    const status = JSON.parse(await collect(error)) as { status: string; message: string };
+    assert.equal(status.status, "Failure");
+    assert.match(status.message, /timed out waiting for the client to create streams: stdout/);
+    await assert.rejects(relayed as Promise<void>, /timed out/);
+    assert.ok(closed, "the session is released");
+    onConnection = () => undefined;
+    c.destroy();
   });
 });
