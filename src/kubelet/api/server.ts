@@ -20,7 +20,7 @@ import {
   type PodStreamingProvider,
   type StreamOptions,
 } from "../provider-api.js";
-import type { Authenticator, UserInfo } from "./authn.js";
+import { WS_TOKEN_PREFIX, type Authenticator, type UserInfo } from "./authn.js";
 import { requestAttributes, type Authorizer } from "./authz.js";
 import { chooseProtocol, relaySession } from "./channels.js";
 import { resourceMetrics } from "./metrics.js";
@@ -360,7 +360,7 @@ class KubeletApi {
     const offered = String(req.headers["sec-websocket-protocol"] ?? "")
       .split(",")
       .map((p) => p.trim())
-      .filter((p) => p !== "" && !p.startsWith("base64url.bearer.authorization.k8s.io."));
+      .filter((p) => p !== "" && !p.startsWith(WS_TOKEN_PREFIX));
     if (
       offered.length > 0 &&
       !offered.some((p) => (WS_PORT_FORWARD_PROTOCOLS as readonly string[]).includes(p))
