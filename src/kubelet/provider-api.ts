@@ -3,7 +3,7 @@
  * node controllers know nothing of engines, only these. A provider for another backend is one
  * new implementation.
  */
-import type { Readable, Writable } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 import type { Flavor } from "../engine/flavor.js";
 import { DinvError } from "../errors.js";
 import type { Pod, PodStatus } from "./kube/types.js";
@@ -52,13 +52,28 @@ export interface NodeProvider {
   describe(): Promise<NodeDescription>;
 }
 
-/** A container of a pod, as kubelet API paths name it. */
-export interface ContainerRef {
+/** A pod, as kubelet API paths name it. */
+export interface PodRef {
   namespace: string;
   pod: string;
   /** When given (/exec/{ns}/{pod}/{uid}/{container}), the pod must still have this uid. */
   uid?: string;
+}
+
+/** A container of a pod, as kubelet API paths name it. */
+export interface ContainerRef extends PodRef {
   container: string;
+}
+
+/** The ports of one running pod, for port-forward. */
+export interface PodPorts {
+  /** The pod's uid (port-forward error messages name it, as a kubelet's do). */
+  uid: string;
+  /**
+   * A new connection to the pod's port. Rejects with a StreamingError saying why not: nothing
+   * listens there, or the pod's network cannot be reached from this kubelet.
+   */
+  dial(port: number): Promise<Duplex>;
 }
 
 /** The kubelet API's containerLogs query, parsed. */
@@ -110,7 +125,7 @@ export class StreamingError extends DinvError {
   }
 }
 
-/** What the kubelet API serves beyond the lifecycle: pods, logs, exec/attach, stats. */
+/** What the kubelet API serves beyond the lifecycle: pods, logs, exec/attach, port-forward, stats. */
 export interface PodStreamingProvider {
   /** The pods this node runs, with the status the provider sees now. */
   listPods(): Promise<Pod[]>;
@@ -118,5 +133,7 @@ export interface PodStreamingProvider {
   containerLogs(ref: ContainerRef, options: ContainerLogOptions): Promise<Readable>;
   exec(ref: ContainerRef, command: string[], options: StreamOptions): Promise<ContainerSession>;
   attach(ref: ContainerRef, options: StreamOptions): Promise<ContainerSession>;
+  /** Port-forward: resolves once the pod is known and running, before any connection is made. */
+  portForward(ref: PodRef): Promise<PodPorts>;
   statsSummary(): Promise<StatsSummary>;
 }

@@ -6,9 +6,10 @@
  * and exec.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,7 +21,10 @@ import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine
 import {
   kubeletRequest,
   runChannels,
+  runSpdyExec,
   spawnKubelet,
+  spdyForward,
+  spdyUpgrade,
   stopProcess,
   testPki,
   until,
@@ -35,12 +39,17 @@ const KUBECTL = "/usr/bin/kubectl";
 const V5 = "v5.channel.k8s.io";
 const V4 = "v4.channel.k8s.io";
 
+/** kubectl 1.30+ speaks WebSocket to the API server unless told otherwise; these make it use SPDY/3.1. */
+const KUBECTL_SPDY = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false", KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" };
+
 function kubectl(
   kubeconfig: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(KUBECTL, ["--kubeconfig", kubeconfig, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+    const options = { timeout: 30_000, env: { ...process.env, ...env } };
+    execFile(KUBECTL, ["--kubeconfig", kubeconfig, ...args], options, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -155,6 +164,13 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
         "POST",
         podsPath,
         pod("catter", [{ name: "main", image: POD_IMAGE, command: ["cat"], stdin: true }]),
+      ),
+      api.request(
+        "POST",
+        podsPath,
+        pod("echoer", [
+          { name: "main", image: POD_IMAGE, command: ["perl", "-MIO::Socket::INET", "-e", UPPER_ECHO] },
+        ]),
       ),
     ]);
   });
@@ -364,7 +380,7 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
     assert.equal(result.stdout.trim(), "45 123");
   });
 
-  it("refuses SPDY and unknown subprotocols with a clear answer", async () => {
+  it("refuses unknown subprotocols with a clear answer", async () => {
     await assert.rejects(
       runChannels({
         url: wsUrl(execPath("shell", "main", ["id"], "stdout=1")),
@@ -373,27 +389,100 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
       }),
       (err: Error & { status?: number }) => err.status === 400 && /v5\.channel\.k8s\.io/.test(err.message),
     );
-    const spdy = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({
-        host: "127.0.0.1",
-        port,
-        path: execPath("shell", "main", ["id"], "stdout=1"),
-        method: "POST",
+  });
+
+  it("execs over SPDY/3.1 as an API server does: output and exit code 3 on the error stream, stdin", async () => {
+    await running("shell");
+    const path = execPath(
+      "shell",
+      "main",
+      ["sh", "-c", "echo $HOSTNAME; echo oops >&2; exit 3"],
+      "stdout=1&stderr=1",
+    );
+    const result = await runSpdyExec(port, path, admin, { streams: ["stdout", "stderr"] });
+    assert.equal(result.protocol, V4);
+    assert.equal(result.stdout, "shell\n");
+    assert.equal(result.stderr, "oops\n");
+    const status = JSON.parse(result.error) as { reason: string; details: { causes: unknown[] } };
+    assert.equal(status.reason, "NonZeroExitCode");
+    assert.deepEqual(status.details.causes, [{ reason: "ExitCode", message: "3" }]);
+
+    const piped = await runSpdyExec(
+      port,
+      execPath("shell", "main", ["sh", "-c", "tr a-z A-Z"], "stdin=1&stdout=1"),
+      admin,
+      {
+        streams: ["stdin", "stdout"],
+        stdin: "through spdy\n",
+      },
+    );
+    assert.equal(piped.stdout, "THROUGH SPDY\n");
+    assert.deepEqual(JSON.parse(piped.error), { metadata: {}, status: "Success" });
+
+    const anonymous = await spdyUpgrade(port, path, [V4], { ca: storeCa });
+    assert.equal(anonymous.status, 401, "an unauthenticated SPDY upgrade is refused");
+    assert.equal(anonymous.connection, undefined);
+  });
+
+  it("port-forwards to a pod's server over SPDY/3.1: bytes round-trip, a closed port is reported", async () => {
+    await running("echoer");
+    const upgrade = await spdyUpgrade(
+      port,
+      `/portForward/${namespace}/echoer`,
+      ["portforward.k8s.io"],
+      admin,
+    );
+    assert.equal(upgrade.status, 101);
+    const connection = upgrade.connection;
+    assert.ok(connection);
+    let request = 0;
+    // The server inside may start a moment after the pod is Running.
+    const first = await until("the pod's server to answer", async () => {
+      const answer = await spdyForward(connection, 8080, request++, "hello pod");
+      return answer.data === "HELLO POD" ? answer : undefined;
+    });
+    assert.equal(first.error, "");
+    const big = "x".repeat(300_000);
+    const echoed = await spdyForward(connection, 8080, request++, big);
+    assert.equal(echoed.data, big.toUpperCase(), "300 kB both ways");
+    const closed = await spdyForward(connection, 8081, request++, "anyone?");
+    assert.match(
+      (JSON.parse(closed.error) as { message: string }).message,
+      /error forwarding port 8081 to pod default\/echoer, uid .*: nothing listens on port 8081/,
+    );
+    await connection.close();
+  });
+
+  it("port-forwards over WebSocket (v4 channel pairs, the port first on each channel)", async () => {
+    await running("echoer");
+    const { WebSocket } = await import("ws");
+    const received = await until("an answer through the WebSocket port-forward", async () => {
+      const ws = new WebSocket(wsUrl(`/portForward/${namespace}/echoer?ports=8080`), [V4], {
         cert: pki.client.certPem,
         key: pki.client.keyPem,
         ca: storeCa,
-        headers: { Connection: "Upgrade", Upgrade: "SPDY/3.1", "X-Stream-Protocol-Version": V4 },
       });
-      req.on("response", (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      const channels: Array<[number, Buffer]> = [];
+      let answer = "";
+      ws.on("message", (data: Buffer) => {
+        const first = !channels.some(([c]) => c === data[0]);
+        channels.push([data[0] as number, data.subarray(1)]);
+        if (data[0] === 0 && !first) answer += data.subarray(1).toString();
+        // v4 cannot half-close: the client ends the connection once it has its answer.
+        if (answer === "WEBSOCKET BYTES") ws.close();
       });
-      req.on("error", reject);
-      req.end();
+      ws.once("open", () => ws.send(Buffer.concat([Buffer.from([0]), Buffer.from("websocket bytes")])));
+      await new Promise((resolve) => {
+        ws.once("close", resolve);
+        ws.once("error", resolve);
+        setTimeout(() => ws.terminate(), 5000);
+      });
+      return answer === "WEBSOCKET BYTES" ? channels : undefined;
     });
-    assert.equal(spdy.status, 400);
-    assert.match(spdy.body, /not SPDY\/3\.1/);
+    assert.deepEqual(received.slice(0, 2), [
+      [0, Buffer.from([0x90, 0x1f])],
+      [1, Buffer.from([0x90, 0x1f])],
+    ]);
   });
 
   it("attaches to a container's stdin and stdout", async () => {
@@ -465,7 +554,91 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
       assert.equal(piped.trim(), "12", "stdin reaches the command and its end closes it");
     },
   );
+
+  it(
+    "works with kubectl exec and port-forward over SPDY/3.1 (kubectl's Go SPDY passed through to the kubelet)",
+    { skip: existsSync(KUBECTL) ? false : "kubectl is not installed" },
+    async () => {
+      const exec = await kubectl(
+        kubeconfig,
+        ["exec", "shell", "--", "sh", "-c", "echo $HOSTNAME; exit 3"],
+        KUBECTL_SPDY,
+      );
+      assert.equal(exec.stdout, "shell\n", exec.stderr);
+      assert.equal(exec.code, 3, `kubectl exits with the command's code: ${exec.stderr}`);
+      assert.ok(
+        server.requests.some((r) => r.includes("/pods/shell/exec") && r.endsWith("(upgrade)")),
+        "kubectl went through the API server's upgrade",
+      );
+      const piped = await new Promise<string>((resolve, reject) => {
+        const child = execFile(
+          KUBECTL,
+          ["--kubeconfig", kubeconfig, "exec", "-i", "shell", "--", "wc", "-c"],
+          { env: { ...process.env, ...KUBECTL_SPDY } },
+          (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        );
+        child.stdin?.end("twelve bytes");
+      });
+      assert.equal(piped.trim(), "12", "stdin over SPDY reaches the command and its end closes it");
+
+      await running("echoer");
+      const forward = await kubectlPortForward(kubeconfig, ["pod/echoer", ":8080"], KUBECTL_SPDY);
+      try {
+        const answer = await until("kubectl port-forward to answer", async () => {
+          const text = await roundTrip(forward.local, "kubectl bytes");
+          return text === "KUBECTL BYTES" ? text : undefined;
+        });
+        assert.equal(answer, "KUBECTL BYTES");
+        assert.equal(
+          await roundTrip(forward.local, "again"),
+          "AGAIN",
+          "a second connection on the same forward",
+        );
+      } finally {
+        forward.child.kill();
+      }
+    },
+  );
 });
+
+/** `kubectl port-forward` until it says where it listens; the local port and the process. */
+async function kubectlPortForward(
+  kubeconfig: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ local: number; child: ChildProcess }> {
+  const child = spawn(KUBECTL, ["--kubeconfig", kubeconfig, "port-forward", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+  const local = await new Promise<number>((resolve, reject) => {
+    child.stdout?.on("data", (c: Buffer) => {
+      output += c.toString();
+      const m = /Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(output);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`kubectl port-forward exited with ${code}: ${output}`)));
+  });
+  return { local, child };
+}
+
+/** One TCP round trip: send, half-close, read to the end. */
+function roundTrip(port: number, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = "";
+    const socket = connect(port, "127.0.0.1", () => socket.end(payload));
+    socket.on("data", (c: Buffer) => (answer += c.toString()));
+    socket.once("end", () => resolve(answer));
+    socket.once("error", reject);
+  });
+}
+
+/** A TCP server on 8080 answering every connection with what it receives, upper-cased, until the client's FIN. */
+const UPPER_ECHO =
+  "my $s = IO::Socket::INET->new(LocalPort => 8080, Listen => 5, ReuseAddr => 1) or die $!; " +
+  "while (my $c = $s->accept) { while (sysread($c, my $b, 65536)) { syswrite($c, uc $b) } close $c }";
 
 /** stdout and stderr lines alternating (apart enough for the engine to keep their order), five a second. */
 const LOGGER =

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { request } from "node:https";
-import { PassThrough, Readable } from "node:stream";
+import { Duplex, PassThrough, Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { WebSocket } from "ws";
 import { Authenticator, type TokenReviewer } from "../../src/kubelet/api/authn.js";
@@ -22,6 +22,8 @@ import {
   type ContainerLogOptions,
   type ContainerRef,
   type ContainerSession,
+  type PodPorts,
+  type PodRef,
   type PodStreamingProvider,
   type StreamOptions,
   type TerminalSize,
@@ -33,7 +35,13 @@ import {
   issueServerCertificate,
   type CertifiedKey,
 } from "../../src/pki/certificates.js";
-import { runChannels, type Credentials } from "../fixtures/k8s-api-server/kubelet-harness.js";
+import {
+  runChannels,
+  runSpdyExec,
+  spdyForward,
+  spdyUpgrade,
+  type Credentials,
+} from "../fixtures/k8s-api-server/kubelet-harness.js";
 
 const SUMMARY: StatsSummary = {
   node: {
@@ -121,6 +129,28 @@ class ScriptedProvider implements PodStreamingProvider {
   async attach(ref: ContainerRef, options: StreamOptions): Promise<ContainerSession> {
     const session = await this.exec(ref, ["upper"], options);
     return { ...session, done: session.done.then(() => ({})) };
+  }
+
+  /** Port 7 of pod "web" upper-cases what it gets (and ends when its input ends); others refuse. */
+  async portForward(ref: PodRef): Promise<PodPorts> {
+    if (ref.pod !== "web") throw new StreamingError(`pod "${ref.pod}" not found`, 404);
+    return {
+      uid: "uid-web",
+      dial: async (port) => {
+        if (port !== 7) throw new StreamingError(`nothing listens on port ${port} in the pod`, 503);
+        return new Duplex({
+          read() {},
+          write(chunk: Buffer, _encoding, callback) {
+            this.push(chunk.toString().toUpperCase());
+            callback();
+          },
+          final(callback) {
+            this.push(null);
+            callback();
+          },
+        });
+      },
+    };
   }
 
   async statsSummary(): Promise<StatsSummary> {
@@ -474,7 +504,7 @@ describe("kubelet API: endpoints", () => {
     assert.deepEqual(JSON.parse(result.error), { metadata: {}, status: "Success" });
   });
 
-  it("refuses exec without an upgrade, with SPDY, with no known subprotocol, without streams or command", async () => {
+  it("refuses exec without an upgrade, SPDY without a protocol offer, no known subprotocol, no streams or command", async () => {
     const plain = await get(f, "/exec/team-a/web/app?command=echo&stdout=1", admin, "POST");
     assert.equal(plain.status, 400);
     assert.match(plain.body, /Upgrade request required/);
@@ -483,7 +513,7 @@ describe("kubelet API: endpoints", () => {
       Upgrade: "SPDY/3.1",
     });
     assert.equal(spdy.status, 400);
-    assert.match(spdy.body, /not SPDY\/3\.1/);
+    assert.match(spdy.body, /X-Stream-Protocol-Version is required/);
     for (const [path, protocols, pattern] of [
       ["/exec/team-a/web/app?command=echo&stdout=1", ["channel.k8s.io"], /no supported subprotocol/],
       ["/exec/team-a/web/app?command=echo", ["v5.channel.k8s.io"], /at least 1 of stdin, stdout, stderr/],
@@ -537,5 +567,224 @@ describe("kubelet API: endpoints", () => {
     const closed = new Promise((resolve) => ws.once("close", resolve));
     await g.server.close();
     await closed;
+  });
+});
+
+describe("kubelet API: SPDY/3.1 exec and attach", () => {
+  let f: Fixture;
+  let admin: Credentials;
+  before(async () => {
+    f = await fixture();
+    admin = { cert: f.client, ca: f.ca };
+  });
+  after(() => f.server.close());
+
+  it("negotiates the client's first known protocol, 400 without offers, 403 with none known", async () => {
+    const path = "/exec/team-a/web/app?command=echo&command=hi&stdout=1";
+    const none = await spdyUpgrade(f.server.port, path, [], admin);
+    assert.equal(none.status, 400);
+    assert.match(none.body, /X-Stream-Protocol-Version is required/);
+    const unknown = await spdyUpgrade(f.server.port, path, ["v9.channel.k8s.io"], admin);
+    assert.equal(unknown.status, 403);
+    assert.match(unknown.body, /unable to negotiate protocol/);
+    assert.match(String(unknown.headers["x-accepted-stream-protocol-versions"]), /v4\.channel\.k8s\.io/);
+    const v3 = await runSpdyExec(f.server.port, path, admin, {
+      protocols: ["v5.channel.k8s.io", "v3.channel.k8s.io", "v4.channel.k8s.io"],
+      streams: ["stdout"],
+    });
+    assert.equal(v3.protocol, "v3.channel.k8s.io");
+    assert.deepEqual([v3.stdout, v3.error], ["hi\n", ""], "v3 says nothing on success");
+  });
+
+  it("execs over v4: output, then a NonZeroExitCode status with the exit code", async () => {
+    const ok = await runSpdyExec(
+      f.server.port,
+      "/exec/team-a/web/app?command=echo&command=hello&stdout=1",
+      admin,
+      {
+        streams: ["stdout"],
+      },
+    );
+    assert.equal(ok.stdout, "hello\n");
+    assert.deepEqual(JSON.parse(ok.error), { metadata: {}, status: "Success" });
+    const failed = await runSpdyExec(
+      f.server.port,
+      "/exec/team-a/web/app?command=fail&command=3&stdout=1&stderr=1",
+      admin,
+      { streams: ["stdout", "stderr"] },
+    );
+    assert.deepEqual([failed.stdout, failed.stderr], ["partial\n", "bad things\n"]);
+    const status = JSON.parse(failed.error) as { reason: string; details: { causes: unknown[] } };
+    assert.equal(status.reason, "NonZeroExitCode");
+    assert.deepEqual(status.details.causes, [{ reason: "ExitCode", message: "3" }]);
+    const v2 = await runSpdyExec(
+      f.server.port,
+      "/exec/team-a/web/app?command=fail&command=4&stdout=1",
+      admin,
+      {
+        protocols: ["v2.channel.k8s.io"],
+        streams: ["stdout"],
+      },
+    );
+    assert.equal(
+      v2.error,
+      "command terminated with non-zero exit code: exit status 4",
+      "v2: the failure's text",
+    );
+  });
+
+  it("relays stdin until its FIN, and terminal sizes from the resize stream", async () => {
+    const result = await runSpdyExec(
+      f.server.port,
+      "/exec/team-a/web/app?command=upper&stdin=1&stdout=1&tty=1",
+      admin,
+      { streams: ["stdin", "stdout", "resize"], stdin: "spdy stdin\n", resize: { Width: 100, Height: 30 } },
+    );
+    assert.equal(result.stdout, "SPDY STDIN\n");
+    assert.deepEqual(JSON.parse(result.error), { metadata: {}, status: "Success" });
+    assert.deepEqual(f.provider.resizes.at(-1), { width: 100, height: 30 });
+  });
+
+  it("attaches over SPDY", async () => {
+    const result = await runSpdyExec(f.server.port, "/attach/team-a/web/app?stdin=1&stdout=1", admin, {
+      streams: ["stdin", "stdout"],
+      stdin: "attached\n",
+    });
+    assert.equal(result.stdout, "ATTACHED\n");
+  });
+
+  it("refuses an unauthenticated SPDY upgrade (401) and an unknown pod (404) before switching protocols", async () => {
+    const path = "/exec/team-a/web/app?command=echo&stdout=1";
+    const anonymous = await spdyUpgrade(f.server.port, path, ["v4.channel.k8s.io"], { ca: f.ca });
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.connection, undefined);
+    const gone = await spdyUpgrade(
+      f.server.port,
+      "/exec/team-a/gone/app?command=echo&stdout=1",
+      ["v4.channel.k8s.io"],
+      admin,
+    );
+    assert.equal(gone.status, 404);
+  });
+
+  it("resets a stream the request did not ask for", async () => {
+    const upgrade = await spdyUpgrade(
+      f.server.port,
+      "/exec/team-a/web/app?command=echo&stdout=1",
+      ["v4.channel.k8s.io"],
+      admin,
+    );
+    const connection = upgrade.connection;
+    assert.ok(connection);
+    const stray = connection.openStream({ streamType: "stdin" });
+    await assert.rejects(stray.replied, /reset by the peer/);
+    connection.destroy();
+  });
+});
+
+describe("kubelet API: port-forward", () => {
+  let f: Fixture;
+  let admin: Credentials;
+  before(async () => {
+    f = await fixture();
+    admin = { cert: f.client, ca: f.ca };
+  });
+  after(() => f.server.close());
+
+  it("forwards over SPDY: one connection per stream pair, failures as JSON on the error stream", async () => {
+    const upgrade = await spdyUpgrade(
+      f.server.port,
+      "/portForward/team-a/web",
+      ["portforward.k8s.io"],
+      admin,
+    );
+    assert.equal(upgrade.status, 101);
+    assert.equal(upgrade.protocol, "portforward.k8s.io");
+    const connection = upgrade.connection;
+    assert.ok(connection);
+    const [one, two] = await Promise.all([
+      spdyForward(connection, 7, 0, "first"),
+      spdyForward(connection, 7, 1, "second"),
+    ]);
+    assert.deepEqual(one, { data: "FIRST", error: "" });
+    assert.deepEqual(two, { data: "SECOND", error: "" });
+    const refused = await spdyForward(connection, 9, 2, "x");
+    assert.equal(refused.data, "");
+    const answer = JSON.parse(refused.error) as { message: string; closeConnection: boolean };
+    assert.match(
+      answer.message,
+      /^error forwarding port 9 to pod team-a\/web, uid uid-web: nothing listens on port 9/,
+    );
+    await connection.close();
+  });
+
+  it("forwards over WebSocket: channel pairs per port, each opened with the port number", async () => {
+    const ws = new WebSocket(
+      `wss://127.0.0.1:${f.server.port}/portForward/team-a/web?ports=7,9`,
+      ["v4.channel.k8s.io"],
+      {
+        ca: f.ca,
+        cert: f.client.certPem,
+        key: f.client.keyPem,
+      },
+    );
+    // Each channel's first message is its port (2 bytes, little-endian); later ones carry text.
+    const seen = new Set<number>();
+    const messages: Array<[number, string]> = [];
+    ws.on("message", (data: Buffer) => {
+      const channel = data[0] as number;
+      const payload = data.subarray(1);
+      const first = !seen.has(channel);
+      seen.add(channel);
+      messages.push([channel, first ? `port ${payload.readUInt16LE()}` : payload.toString()]);
+      // Port 7's connection stays open (v4 cannot half-close): done once both answers came.
+      const answered = (c: number) => messages.filter(([m]) => m === c).length > 1;
+      if (answered(0) && answered(3)) ws.close();
+    });
+    ws.once("open", () => ws.send(Buffer.concat([Buffer.from([0]), Buffer.from("over ws")])));
+    await new Promise((resolve) => ws.once("close", resolve));
+    assert.equal(ws.protocol, "v4.channel.k8s.io");
+    assert.deepEqual(messages.slice(0, 4), [
+      [0, "port 7"],
+      [1, "port 7"],
+      [2, "port 9"],
+      [3, "port 9"],
+    ]);
+    assert.ok(
+      messages.some(([c, text]) => c === 0 && text === "OVER WS"),
+      JSON.stringify(messages),
+    );
+    assert.ok(
+      messages.some(
+        ([c, text]) => c === 3 && /error forwarding port 9 .*nothing listens on port 9/.test(text),
+      ),
+      JSON.stringify(messages),
+    );
+  });
+
+  it("refuses port-forward without an upgrade, without ports, and for an unknown pod", async () => {
+    assert.equal((await get(f, "/portForward/team-a/web", admin)).status, 400);
+    const noPorts = await spdyUpgrade(
+      f.server.port,
+      "/portForward/team-a/gone",
+      ["portforward.k8s.io"],
+      admin,
+    );
+    assert.equal(noPorts.status, 404);
+    const wrongProtocol = await spdyUpgrade(
+      f.server.port,
+      "/portForward/team-a/web",
+      ["v4.channel.k8s.io"],
+      admin,
+    );
+    assert.equal(wrongProtocol.status, 403);
+    await assert.rejects(
+      runChannels({
+        url: `wss://127.0.0.1:${f.server.port}/portForward/team-a/web`,
+        protocols: ["v4.channel.k8s.io"],
+        credentials: admin,
+      }),
+      (err: Error & { status?: number }) => err.status === 400 && /"ports" is required/.test(err.message),
+    );
   });
 });

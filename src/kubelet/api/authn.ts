@@ -38,7 +38,7 @@ export interface AuthenticatorOptions {
 }
 
 /** The bearer token in WebSocket subprotocols, for clients (browsers) that cannot set headers. */
-const WS_TOKEN_PREFIX = "base64url.bearer.authorization.k8s.io.";
+export const WS_TOKEN_PREFIX = "base64url.bearer.authorization.k8s.io.";
 const CACHE_LIMIT = 1000;
 
 export function bearerToken(req: IncomingMessage): string | undefined {

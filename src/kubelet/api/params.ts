@@ -73,3 +73,29 @@ export function runCommand(q: URLSearchParams): string[] {
   }
   return execCommand(q);
 }
+
+/** A port number 1–65535 written in decimal; undefined for anything else. */
+export function parsePort(text: string | null | undefined): number | undefined {
+  if (!text || !/^\d{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/** A channel number is one byte and every port takes two: 2 × 128 channels. */
+const MAX_FORWARDED_PORTS = 128;
+
+/** WebSocket port-forward's ports: repeated and/or comma-separated `ports` parameters. */
+export function forwardPorts(q: URLSearchParams): number[] {
+  const values = q.getAll("ports");
+  if (values.length === 0) throw new BadRequest('query parameter "ports" is required');
+  const ports = values.flatMap((value) =>
+    value.split(",").map((text) => {
+      const port = parsePort(text.trim());
+      if (port === undefined) throw new BadRequest(`unable to parse "${text}" as a port (1-65535)`);
+      return port;
+    }),
+  );
+  if (ports.length > MAX_FORWARDED_PORTS)
+    throw new BadRequest(`at most ${MAX_FORWARDED_PORTS} ports may be forwarded over one connection`);
+  return ports;
+}

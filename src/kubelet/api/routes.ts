@@ -1,5 +1,5 @@
 /** The kubelet API's paths, parsed. Pure: the server dispatches on the result. */
-import type { ContainerRef } from "../provider-api.js";
+import type { ContainerRef, PodRef } from "../provider-api.js";
 
 export type Route =
   | { kind: "healthz" }
@@ -8,6 +8,7 @@ export type Route =
   | { kind: "exec"; ref: ContainerRef }
   | { kind: "attach"; ref: ContainerRef }
   | { kind: "run"; ref: ContainerRef }
+  | { kind: "portForward"; ref: PodRef }
   | { kind: "statsSummary" }
   | { kind: "metricsResource" };
 
@@ -24,8 +25,19 @@ function segments(path: string): string[] | undefined {
   }
 }
 
+function unsafe(rest: string[]): boolean {
+  return rest.some((s) => s === "" || s === "." || s === ".." || s.includes("/"));
+}
+
+/** {ns}/{pod} or {ns}/{pod}/{uid}. */
+function podRef(rest: string[]): PodRef | undefined {
+  if (unsafe(rest) || rest.length < 2 || rest.length > 3) return undefined;
+  const [namespace, pod, uid] = rest as [string, string, string | undefined];
+  return uid === undefined ? { namespace, pod } : { namespace, pod, uid };
+}
+
 function containerRef(rest: string[], allowUid: boolean): ContainerRef | undefined {
-  if (rest.some((s) => s === "" || s === "." || s === ".." || s.includes("/"))) return undefined;
+  if (unsafe(rest)) return undefined;
   if (rest.length === 3)
     return { namespace: rest[0] as string, pod: rest[1] as string, container: rest[2] as string };
   if (allowUid && rest.length === 4)
@@ -57,6 +69,10 @@ export function matchRoute(path: string): RouteMatch {
     case "attach": {
       const ref = containerRef(rest, true);
       return ref ? { route: { kind: head, ref }, methods: ["GET", "POST"] } : undefined;
+    }
+    case "portForward": {
+      const ref = podRef(rest);
+      return ref ? { route: { kind: "portForward", ref }, methods: ["GET", "POST"] } : undefined;
     }
     case "run": {
       const ref = containerRef(rest, true);

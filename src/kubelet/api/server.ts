@@ -1,8 +1,9 @@
 /**
  * The kubelet API on --listen: HTTPS only, every request authenticated (client certificate or
  * bearer token; anonymous only with --anonymous-auth) and authorized before it is routed.
- * Plain requests are answered here; WebSocket upgrades of exec/attach are relayed by channels.ts.
- * SPDY upgrades (what API servers before 1.36 send for exec) are refused with a clear message.
+ * Plain requests are answered here. Upgrades of exec/attach and port-forward: SPDY/3.1 (what API
+ * servers send) is served by spdy-exec.ts and port-forward.ts, WebSocket (direct clients, and
+ * API servers that pass it through) by channels.ts and port-forward.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
@@ -11,12 +12,27 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex, Readable } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { errorMessage } from "../../errors.js";
-import { StreamingError, type ContainerRef, type PodStreamingProvider } from "../provider-api.js";
-import type { Authenticator, UserInfo } from "./authn.js";
+import {
+  StreamingError,
+  type ContainerRef,
+  type ContainerSession,
+  type PodRef,
+  type PodStreamingProvider,
+  type StreamOptions,
+} from "../provider-api.js";
+import { WS_TOKEN_PREFIX, type Authenticator, type UserInfo } from "./authn.js";
 import { requestAttributes, type Authorizer } from "./authz.js";
 import { chooseProtocol, relaySession } from "./channels.js";
 import { resourceMetrics } from "./metrics.js";
-import { BadRequest, execCommand, logOptions, runCommand, streamOptions } from "./params.js";
+import { BadRequest, execCommand, forwardPorts, logOptions, runCommand, streamOptions } from "./params.js";
+import {
+  PORT_FORWARD_PROTOCOL,
+  relayWebSocketPortForward,
+  serveSpdyPortForward,
+  WS_PORT_FORWARD_PROTOCOLS,
+} from "./port-forward.js";
+import { SpdyConnection } from "./spdy/connection.js";
+import { relaySpdySession, SPDY_EXEC_PROTOCOLS } from "./spdy-exec.js";
 import { matchRoute, type Route } from "./routes.js";
 import type { ServingMaterial } from "./tls.js";
 
@@ -42,6 +58,7 @@ class HttpFailure extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Array<[string, string]> = [],
   ) {
     super(message);
   }
@@ -93,15 +110,21 @@ export async function startKubeletServer(options: KubeletApiOptions): Promise<Ku
 class KubeletApi {
   private readonly wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (protocols) => chooseProtocol(protocols) ?? false,
+    // Port-forward speaks v4 only; exec and attach prefer what the client lists first.
+    handleProtocols: (protocols, request) =>
+      (isPortForward(request)
+        ? WS_PORT_FORWARD_PROTOCOLS.find((p) => protocols.has(p))
+        : chooseProtocol(protocols)) ?? false,
     perMessageDeflate: false,
   });
   private readonly sockets = new Set<WebSocket>();
+  private readonly spdyConnections = new Set<SpdyConnection>();
 
   constructor(private readonly options: KubeletApiOptions) {}
 
   closeSessions(): void {
     for (const ws of this.sockets) ws.terminate();
+    for (const connection of this.spdyConnections) connection.destroy();
   }
 
   /** Authenticate and authorize; the route when both pass, else the failure to answer with. */
@@ -178,7 +201,12 @@ class KubeletApi {
       case "attach":
         throw new HttpFailure(
           400,
-          "Upgrade request required (WebSocket: v5.channel.k8s.io or v4.channel.k8s.io)",
+          "Upgrade request required (SPDY/3.1 with v4.channel.k8s.io, or WebSocket with v5.channel.k8s.io or v4.channel.k8s.io)",
+        );
+      case "portForward":
+        throw new HttpFailure(
+          400,
+          "Upgrade request required (SPDY/3.1 with portforward.k8s.io, or WebSocket with v4.channel.k8s.io)",
         );
       case "statsSummary":
         json(res, await provider.statsSummary());
@@ -231,58 +259,208 @@ class KubeletApi {
     const url = new URL(req.url ?? "/", "https://kubelet");
     try {
       const { route } = await this.admit(req, url.pathname);
-      if (route.kind !== "exec" && route.kind !== "attach")
+      if (route.kind !== "exec" && route.kind !== "attach" && route.kind !== "portForward")
         throw new HttpFailure(400, `${url.pathname} cannot be upgraded`);
       const upgrade = String(req.headers.upgrade ?? "").toLowerCase();
-      if (upgrade !== "websocket") {
+      if (upgrade !== "websocket" && upgrade !== "spdy/3.1") {
         throw new HttpFailure(
           400,
-          `unsupported upgrade "${req.headers.upgrade ?? ""}": this kubelet speaks WebSocket (v5.channel.k8s.io, v4.channel.k8s.io), not SPDY/3.1`,
+          `unsupported upgrade "${req.headers.upgrade ?? ""}": this kubelet speaks SPDY/3.1 and WebSocket`,
         );
       }
-      const offered = String(req.headers["sec-websocket-protocol"] ?? "").split(",");
-      const protocol = chooseProtocol(offered);
-      if (!protocol)
-        throw new HttpFailure(
-          400,
-          `no supported subprotocol in [${offered.join(",")}]: use v5.channel.k8s.io or v4.channel.k8s.io`,
-        );
-      const options = streamOptions(url.searchParams);
-      const ref = route.ref;
-      const session =
-        route.kind === "exec"
-          ? await this.options.provider.exec(ref, execCommand(url.searchParams), options)
-          : await this.options.provider.attach(ref, options);
-      if (socket.destroyed) {
-        session.close();
-        return;
-      }
-      // A handshake the WebSocket layer rejects never reaches the callback: release the session then.
-      let upgraded = false;
-      socket.once("close", () => {
-        if (!upgraded) session.close();
-      });
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        upgraded = true;
-        this.sockets.add(ws);
-        ws.on("error", () => undefined);
-        ws.once("close", () => this.sockets.delete(ws));
-        relaySession(ws, protocol, session, options).catch((err: unknown) => {
-          this.options.log?.(
-            `kubelet API ${route.kind} ${ref.namespace}/${ref.pod}/${ref.container}: ${errorMessage(err)}`,
-          );
-          ws.terminate();
-        });
-      });
+      const spdy = upgrade === "spdy/3.1";
+      if (route.kind === "portForward") {
+        if (spdy) await this.spdyPortForward(route.ref, req, socket, head);
+        else await this.webSocketPortForward(route.ref, url.searchParams, req, socket, head);
+      } else if (spdy) await this.spdySession(route.kind, route.ref, url.searchParams, req, socket, head);
+      else await this.webSocketSession(route.kind, route.ref, url.searchParams, req, socket, head);
     } catch (err) {
       const failure = failureOf(err);
       const body = `${failure.message}\n`;
+      const extra = failure.headers.map(([name, value]) => `${name}: ${value}\r\n`).join("");
       socket.end(
         `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ""}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          `${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
   }
+
+  /** Start exec or attach (an unknown pod or a bad command fails here, before any upgrade). */
+  private startSession(
+    kind: "exec" | "attach",
+    ref: ContainerRef,
+    q: URLSearchParams,
+  ): { options: StreamOptions; session: Promise<ContainerSession> } {
+    const options = streamOptions(q);
+    const provider = this.options.provider;
+    const session =
+      kind === "exec" ? provider.exec(ref, execCommand(q), options) : provider.attach(ref, options);
+    return { options, session };
+  }
+
+  private logFailure(what: string, ref: PodRef, err: unknown): void {
+    this.options.log?.(`kubelet API ${what} ${ref.namespace}/${ref.pod}: ${errorMessage(err)}`);
+  }
+
+  private async webSocketSession(
+    kind: "exec" | "attach",
+    ref: ContainerRef,
+    q: URLSearchParams,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+  ): Promise<void> {
+    const offered = String(req.headers["sec-websocket-protocol"] ?? "").split(",");
+    const protocol = chooseProtocol(offered);
+    if (!protocol)
+      throw new HttpFailure(
+        400,
+        `no supported subprotocol in [${offered.join(",")}]: use v5.channel.k8s.io or v4.channel.k8s.io`,
+      );
+    const started = this.startSession(kind, ref, q);
+    const session = await started.session;
+    this.acceptWebSocket(
+      req,
+      socket,
+      head,
+      () => session.close(),
+      (ws) =>
+        relaySession(ws, protocol, session, started.options).catch((err: unknown) => {
+          this.logFailure(kind, ref, err);
+          ws.terminate();
+        }),
+    );
+  }
+
+  private async spdySession(
+    kind: "exec" | "attach",
+    ref: ContainerRef,
+    q: URLSearchParams,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+  ): Promise<void> {
+    const protocol = negotiateStreamProtocol(req, SPDY_EXEC_PROTOCOLS);
+    const started = this.startSession(kind, ref, q);
+    const session = await started.session;
+    const connection = this.acceptSpdy(socket, head, protocol, () => session.close());
+    if (!connection) return;
+    relaySpdySession(connection, protocol, session, started.options).catch((err: unknown) =>
+      this.logFailure(kind, ref, err),
+    );
+  }
+
+  private async webSocketPortForward(
+    ref: PodRef,
+    q: URLSearchParams,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+  ): Promise<void> {
+    const offered = String(req.headers["sec-websocket-protocol"] ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "" && !p.startsWith(WS_TOKEN_PREFIX));
+    if (
+      offered.length > 0 &&
+      !offered.some((p) => (WS_PORT_FORWARD_PROTOCOLS as readonly string[]).includes(p))
+    )
+      throw new HttpFailure(
+        400,
+        `no supported subprotocol in [${offered.join(",")}]: port-forward over WebSocket speaks ${WS_PORT_FORWARD_PROTOCOLS.join(", ")}`,
+      );
+    const list = forwardPorts(q);
+    const ports = await this.options.provider.portForward(ref);
+    this.acceptWebSocket(
+      req,
+      socket,
+      head,
+      () => undefined,
+      (ws) =>
+        relayWebSocketPortForward(ws, ref, ports, list).catch((err: unknown) => {
+          this.logFailure("port-forward", ref, err);
+          ws.terminate();
+        }),
+    );
+  }
+
+  private async spdyPortForward(
+    ref: PodRef,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+  ): Promise<void> {
+    negotiateStreamProtocol(req, [PORT_FORWARD_PROTOCOL]);
+    const ports = await this.options.provider.portForward(ref);
+    const connection = this.acceptSpdy(socket, head, PORT_FORWARD_PROTOCOL, () => undefined);
+    if (connection) serveSpdyPortForward(connection, ref, ports);
+  }
+
+  /** Complete a WebSocket handshake; `release` runs if the handshake never completes. */
+  private acceptWebSocket(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    release: () => void,
+    onOpen: (ws: WebSocket) => void,
+  ): void {
+    if (socket.destroyed) return release();
+    // A handshake the WebSocket layer rejects never reaches the callback: release the session then.
+    let upgraded = false;
+    socket.once("close", () => {
+      if (!upgraded) release();
+    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      this.sockets.add(ws);
+      ws.on("error", () => undefined);
+      ws.once("close", () => this.sockets.delete(ws));
+      onOpen(ws);
+    });
+  }
+
+  /** Answer 101 Switching Protocols with the negotiated protocol and speak SPDY/3.1 from there. */
+  private acceptSpdy(
+    socket: Socket,
+    head: Buffer,
+    protocol: string,
+    release: () => void,
+  ): SpdyConnection | undefined {
+    if (socket.destroyed) {
+      release();
+      return undefined;
+    }
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
+        `X-Stream-Protocol-Version: ${protocol}\r\n\r\n`,
+    );
+    const connection = new SpdyConnection(socket, "server", head);
+    this.spdyConnections.add(connection);
+    connection.once("close", () => this.spdyConnections.delete(connection));
+    return connection;
+  }
+}
+
+function isPortForward(req: IncomingMessage): boolean {
+  return new URL(req.url ?? "/", "https://kubelet").pathname.startsWith("/portForward/");
+}
+
+/**
+ * The first of the client's X-Stream-Protocol-Version offers (in its order) that this kubelet
+ * speaks; 400 without offers and 403 without a match, as the kubelet's handshake answers.
+ */
+function negotiateStreamProtocol<P extends string>(req: IncomingMessage, supported: readonly P[]): P {
+  const offered = req.headersDistinct["x-stream-protocol-version"]?.flatMap((v) => v.split(",")) ?? [];
+  const clean = offered.map((p) => p.trim()).filter((p) => p !== "");
+  if (clean.length === 0)
+    throw new HttpFailure(400, "unable to upgrade: X-Stream-Protocol-Version is required");
+  const found = clean.map((p) => supported.find((s) => s === p)).find((p) => p !== undefined);
+  if (found) return found;
+  throw new HttpFailure(
+    403,
+    `unable to upgrade: unable to negotiate protocol: client supports [${clean.join(" ")}], server accepts [${supported.join(" ")}]`,
+    supported.map((p) => ["X-Accepted-Stream-Protocol-Versions", p]),
+  );
 }
 
 /** Read a stream to its end (or failure), handing every chunk over. */

@@ -5,12 +5,26 @@
  * container that is not running yet).
  */
 import { pipeline, type Readable, type Transform } from "node:stream";
-import type { ContainerLogOptions, ContainerRef, ContainerSession, StreamOptions } from "../provider-api.js";
+import type {
+  ContainerLogOptions,
+  ContainerRef,
+  ContainerSession,
+  PodRef,
+  StreamOptions,
+} from "../provider-api.js";
 import { StreamingError } from "../provider-api.js";
 import type { EngineContainerDetails, EngineSession, PodEngine, StreamingEngine } from "./engine.js";
 import { engineLogQuery } from "./log-query.js";
-import { cacheKey, type PodCache } from "./pod-cache.js";
+import { cacheKey, type CachedPod, type PodCache } from "./pod-cache.js";
 import { ByteLimit, MergedFrames, splitStreams } from "../../engine/stdcopy.js";
+
+/** The pod behind namespace/pod (and uid, when the path names one); 404 as a kubelet answers. */
+export function findPod(cache: PodCache, ref: PodRef): CachedPod {
+  const entry = cache.get(cacheKey(ref.namespace, ref.pod));
+  if (!entry || (ref.uid !== undefined && entry.uid !== ref.uid))
+    throw new StreamingError(`pod "${ref.pod}" not found in namespace "${ref.namespace}"`, 404);
+  return entry;
+}
 
 interface Located {
   id: string;
@@ -25,9 +39,7 @@ export class PodStreams {
 
   /** The engine container behind namespace/pod/container, inspected. */
   async locate(ref: ContainerRef): Promise<Located> {
-    const entry = this.cache.get(cacheKey(ref.namespace, ref.pod));
-    if (!entry || (ref.uid !== undefined && entry.uid !== ref.uid))
-      throw new StreamingError(`pod "${ref.pod}" not found in namespace "${ref.namespace}"`, 404);
+    const entry = findPod(this.cache, ref);
     const known = entry.containers.get(ref.container) ?? entry.initContainers?.get(ref.container);
     if (!known) {
       const spec = entry.pod?.spec;

@@ -1,6 +1,6 @@
 /**
- * The kubelet API's view of the pods a DockerProvider runs: /pods, logs, exec/attach and stats,
- * composed from PodStreams and PodStatsCollector over the provider's pod cache.
+ * The kubelet API's view of the pods a DockerProvider runs: /pods, logs, exec/attach, port-forward
+ * and stats, composed from PodStreams, PodPortDialer and PodStatsCollector over the provider's pod cache.
  */
 import type { Readable } from "node:stream";
 import type { Pod } from "../kube/types.js";
@@ -8,12 +8,15 @@ import type {
   ContainerLogOptions,
   ContainerRef,
   ContainerSession,
+  PodPorts,
+  PodRef,
   PodStreamingProvider,
   StreamOptions,
 } from "../provider-api.js";
 import type { NodeInput } from "../stats/summary.js";
 import type { StatsSummary } from "../stats/types.js";
 import type { PodEngine, StreamingEngine } from "./engine.js";
+import { PodPortDialer } from "./pod-ports.js";
 import { PodStatsCollector } from "./pod-stats.js";
 import { PodStreams } from "./pod-streams.js";
 import type { DockerProvider } from "./provider.js";
@@ -21,6 +24,7 @@ import type { DockerProvider } from "./provider.js";
 export class DockerStreamingProvider implements PodStreamingProvider {
   private readonly streams: PodStreams;
   private readonly stats: PodStatsCollector;
+  private readonly ports: PodPortDialer;
 
   constructor(
     engine: PodEngine & StreamingEngine,
@@ -29,6 +33,7 @@ export class DockerStreamingProvider implements PodStreamingProvider {
   ) {
     this.streams = new PodStreams(engine, lifecycle.cache);
     this.stats = new PodStatsCollector(engine, lifecycle.cache, node);
+    this.ports = new PodPortDialer(engine, lifecycle.cache);
   }
 
   async listPods(): Promise<Pod[]> {
@@ -51,6 +56,10 @@ export class DockerStreamingProvider implements PodStreamingProvider {
 
   attach(ref: ContainerRef, options: StreamOptions): Promise<ContainerSession> {
     return this.streams.attach(ref, options);
+  }
+
+  portForward(ref: PodRef): Promise<PodPorts> {
+    return this.ports.open(ref);
   }
 
   statsSummary(): Promise<StatsSummary> {

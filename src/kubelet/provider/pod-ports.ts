@@ -1,0 +1,68 @@
+/**
+ * Port-forward's way into a pod. On Docker Engine and Podman the pod's infra container holds its
+ * network namespace, so the infra container's IP reaches every container's ports (on a VCH, where
+ * there is no infra container, the pod's first container's IP). The kubelet dials that IP:port
+ * itself, which works wherever the engine's container network is routable from the kubelet — the
+ * engine on the same machine, or a route to its bridge. Elsewhere the dial fails, and the error
+ * says so instead of hanging.
+ */
+import { connect, type Socket } from "node:net";
+import { StreamingError, type PodPorts, type PodRef } from "../provider-api.js";
+import type { PodEngine } from "./engine.js";
+import type { PodCache } from "./pod-cache.js";
+import { findPod } from "./pod-streams.js";
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const UNREACHABLE = new Set(["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"]);
+
+export class PodPortDialer {
+  constructor(
+    private readonly engine: PodEngine,
+    private readonly cache: PodCache,
+    private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
+  ) {}
+
+  async open(ref: PodRef): Promise<PodPorts> {
+    const entry = findPod(this.cache, ref);
+    const first = [...entry.containers.values()].sort((a, b) => a.index - b.index)[0];
+    const holder = entry.infraId ?? first?.id;
+    const details = holder ? await this.engine.inspectContainer(holder) : undefined;
+    if (!details || details.state.status !== "running")
+      throw new StreamingError(`pod "${ref.pod}" is not running: port-forward needs a running pod`, 400);
+    const ip = details.ipAddress;
+    if (!ip) throw new StreamingError(`pod "${ref.pod}" has no IP address on the engine's networks`, 400);
+    return { uid: entry.uid, dial: (port) => dial(ip, port, this.connectTimeoutMs) };
+  }
+}
+
+function dial(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(
+      () => fail(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" })),
+      timeoutMs,
+    );
+    const fail = (err: Error & { code?: string }) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new StreamingError(dialFailure(host, port, err), 503, { cause: err }));
+    };
+    socket.once("error", fail);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.off("error", fail);
+      resolve(socket);
+    });
+  });
+}
+
+function dialFailure(host: string, port: number, err: Error & { code?: string }): string {
+  if (err.code === "ECONNREFUSED")
+    return `nothing listens on port ${port} in the pod (${host}:${port} refused)`;
+  if (err.code && UNREACHABLE.has(err.code))
+    return (
+      `the pod's IP ${host} is not reachable from this kubelet (${err.code}): port-forward dials the pod ` +
+      "directly, so the kubelet must run where the engine's container network is routable (e.g. on the engine's machine)"
+    );
+  return `dial ${host}:${port}: ${err.message}`;
+}
