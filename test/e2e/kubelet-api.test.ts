@@ -372,7 +372,19 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
 
   it("gives exec a terminal that follows the resize channel", async () => {
     const result = await runChannels({
-      url: wsUrl(execPath("shell", "main", ["sh", "-c", "sleep 0.5; stty size"], "stdin=1&stdout=1&tty=1")),
+      // The resize travels beside the exec's start: wait (up to 10 s) until the terminal has a size.
+      url: wsUrl(
+        execPath(
+          "shell",
+          "main",
+          [
+            "sh",
+            "-c",
+            'for i in $(seq 100); do s=$(stty size); [ "$s" != "0 0" ] && break; sleep 0.1; done; echo $s',
+          ],
+          "stdin=1&stdout=1&tty=1",
+        ),
+      ),
       protocols: [V5],
       credentials: admin,
       onOpen: (send) => send(4, JSON.stringify({ Width: 123, Height: 45 })),
