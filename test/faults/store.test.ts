@@ -73,16 +73,18 @@ describe("the store under faults (real store, real CLI)", () => {
   before(async () => {
     engine = await testEngine();
     box = sandbox();
-    // The CA first, then both hosts at once.
-    assertOk(await box.dinv(["create", keys]), "create");
-    assertOk(await box.dinv(["create", "--no-context", conf]), "create");
-    // Another image to upgrade to (an alias of the same image would be a no-op).
-    assertOk(
-      await box.sh(
+    // Both hosts at once (they also race to create the store's CA), and another image to
+    // upgrade to (an alias of the same image would be a no-op).
+    const [first, second, built] = await Promise.all([
+      box.dinv(["create", keys]),
+      box.dinv(["create", "--no-context", conf]),
+      box.sh(
         `printf 'FROM ${HOST_IMAGE}\\nLABEL io.dinv.test=${keys}\\n' | docker build -q -t ${nextImage} -`,
       ),
-      "build the next image",
-    );
+    ]);
+    assertOk(first, "create");
+    assertOk(second, "create");
+    assertOk(built, "build the next image");
   });
 
   after(async () => {
@@ -246,6 +248,19 @@ describe("the store under faults (real store, real CLI)", () => {
       reportCases(t, cases + 2);
     });
   });
+
+  describe("every key lost at once", () => {
+    it("rm -f still removes the host: container, volume, folder and docker context", async () => {
+      for (const file of ["key.pem", "server-key.pem", "cert.pem", "server.pem", "ca.pem"])
+        rmSync(hostFile(keys, file));
+      rmSync(certsFile("ca-key.pem"));
+      rmSync(certsFile("key.pem"));
+      assertOk(await box.dinv(["rm", "-f", "-y", keys]), "rm -f");
+      assert.equal(await traces(engine, keys), 0, "container and volume removed");
+      assert.ok(!existsSync(join(box.store, "hosts", keys)), "host folder removed");
+      assert.notEqual((await box.docker(["context", "inspect", keys])).code, 0, "docker context removed");
+    });
+  });
 });
 
 describe("a full disk under the store (a real tmpfs)", () => {
@@ -279,8 +294,11 @@ describe("a full disk under the store (a real tmpfs)", () => {
     mkdirSync(box.store, { recursive: true });
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", box.store]);
     mounted = true;
-    assertOk(await box.dinv(["create", kept]), "create");
-    assertOk(await box.dinv(["create", "--no-context", removed]), "create");
+    const created = await Promise.all([
+      box.dinv(["create", kept]),
+      box.dinv(["create", "--no-context", removed]),
+    ]);
+    for (const result of created) assertOk(result, "create");
   });
 
   after(async () => {

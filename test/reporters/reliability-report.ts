@@ -170,19 +170,24 @@ export function renderReport(data: ReportData): string {
     if (files.length === 0) continue;
     out.push("", `## ${area}`);
     for (const f of files) {
+      const tests = f.tests.filter((test) => test.area === area);
       out.push(
         "",
         `### \`${f.file}\``,
         "",
-        `Run ${f.ranAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}.`,
-        "",
-        "| Suite | Fault or input tried | Cases | Result | Time |",
-        "| --- | --- | ---: | --- | ---: |",
+        `Reported ${f.ranAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}.`,
       );
-      for (const t of f.tests.filter((test) => test.area === area))
+      for (const suite of [...new Set(tests.map((t) => t.suite))]) {
         out.push(
-          `| ${cell(t.suite)} | ${cell(t.name)} | ${t.cases} | ${RESULT_TEXT[t.result]} | ${seconds(t.ms)} |`,
+          "",
+          `**${cell(suite || "(top level)")}**`,
+          "",
+          "| Fault or input tried | Cases | Result | Time |",
+          "| --- | ---: | --- | ---: |",
         );
+        for (const t of tests.filter((test) => test.suite === suite))
+          out.push(`| ${cell(t.name)} | ${t.cases} | ${RESULT_TEXT[t.result]} | ${seconds(t.ms)} |`);
+      }
     }
   }
   return `${out.join("\n")}\n`;

@@ -79,7 +79,7 @@ describe("reliability report", () => {
     for (const e of faultRun()) collector.add(e);
     const text = renderReport(mergeRuns({ files: [] }, collector.files(), () => true));
     assert.match(text, /^\| Faults \| 2 \| 4 \| 1 \| 1 \| 0 \|$/m);
-    assert.match(text, /^\| disk › ro \| create \| 1 \| \*\*FAIL\*\* \| 0\.0 s \|$/m);
+    assert.match(text, /^\*\*disk › ro\*\*\n\n.*\n.*\n\| create \| 1 \| \*\*FAIL\*\* \| 0\.0 s \|$/m);
     assert.match(text, /^### `test\/faults\/disk\.test\.ts`$/m);
     assert.doesNotMatch(text, /day2/);
   });
