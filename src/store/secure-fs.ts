@@ -17,7 +17,7 @@ const FS_CAUSES: Record<string, { says: string; fix: string }> = {
   },
   EACCES: { says: "permission denied", fix: "check the owner and permissions of the store" },
   EPERM: { says: "operation not permitted", fix: "check the owner and permissions of the store" },
-  ENOENT: { says: "it does not exist", fix: "restore it, or remove the host with `dinv rm -f`" },
+  ENOENT: { says: "no such file or folder", fix: "check that the path and its folder exist" },
   ENOTDIR: { says: "a file stands where a folder should be", fix: "move that file out of the store" },
   EMFILE: { says: "too many open files", fix: "raise the open-file limit (ulimit -n)" },
 };
