@@ -5,7 +5,14 @@ import { serverSans } from "../personalities/docker/personality.js";
 import type { CertificateAuthority } from "../pki/certificates.js";
 import type { HostConfig } from "../store/host-config.js";
 import { HOST_FILES } from "../store/paths.js";
-import { readPublicFile, writePrivateFile, writePublicFile } from "../store/secure-fs.js";
+import type { StoreCertificates } from "../store/certificates.js";
+import {
+  privateFile,
+  publicFile,
+  readPublicFile,
+  writeFilesAtomically,
+  type FileToWrite,
+} from "../store/secure-fs.js";
 
 /** Node's built-in parser: enough for SANs and expiry, and far cheaper to load than a PKI library. */
 export function readServerCertificate(hostDir: string, config: HostConfig): X509Certificate {
@@ -24,7 +31,16 @@ export function daysLeft(cert: X509Certificate, now = Date.now()): number {
   return Math.floor((new Date(cert.validTo).getTime() - now) / 86_400_000);
 }
 
-/** Issue a new server certificate for the host's current address and SANs, and store it. */
+/** The store's CA certificate and client pair as a host folder holds them. */
+export function clientFiles(hostDir: string, certs: Pick<StoreCertificates, "ca" | "client">): FileToWrite[] {
+  return [
+    publicFile(join(hostDir, HOST_FILES.ca), certs.ca.certPem),
+    publicFile(join(hostDir, HOST_FILES.clientCert), certs.client.certPem),
+    privateFile(join(hostDir, HOST_FILES.clientKey), certs.client.keyPem),
+  ];
+}
+
+/** Issue a new server certificate for the host's current address and SANs, and store it with its key (both or neither). */
 export async function reissueServerCertificate(
   config: HostConfig,
   hostDir: string,
@@ -33,8 +49,10 @@ export async function reissueServerCertificate(
   const { issueServerCertificate } = await import("../pki/certificates.js");
   const sans = serverSans(config.network.address, config.tls.extraSans, config.network.ip);
   const server = await issueServerCertificate(ca, config.name, sans, { keyType: config.tls.keyType });
-  await writePublicFile(join(hostDir, HOST_FILES.serverCert), server.certPem);
-  await writePrivateFile(join(hostDir, HOST_FILES.serverKey), server.keyPem);
+  await writeFilesAtomically([
+    publicFile(join(hostDir, HOST_FILES.serverCert), server.certPem),
+    privateFile(join(hostDir, HOST_FILES.serverKey), server.keyPem),
+  ]);
   config.tls.sans = sans;
   return sans;
 }

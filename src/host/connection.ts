@@ -2,6 +2,21 @@ import { join } from "node:path";
 import type { Endpoint } from "../engine/endpoint.js";
 import { parseHostUrl } from "../engine/endpoint.js";
 import type { HostConfig } from "../store/host-config.js";
+import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
+
+/** How to get a host's copy of the store's client pair back. */
+export const CLIENT_FILES_FIX =
+  "restore it (the host folder holds copies of the store's certs/), or run `dinv regenerate-certs --client-certs`";
+
+/**
+ * Check the host's client files before they are used, so a lost or exposed one is reported with
+ * the store's fix rather than as an unreadable TLS flag.
+ */
+export function checkClientFiles(config: HostConfig, hostDir: string): void {
+  readPublicFile(join(hostDir, config.files.ca), CLIENT_FILES_FIX);
+  readPublicFile(join(hostDir, config.files.clientCert), CLIENT_FILES_FIX);
+  readPrivateFile(join(hostDir, config.files.clientKey), CLIENT_FILES_FIX);
+}
 
 /** The URL clients use for a host: tcp://ADDRESS:PORT (IPv6 in brackets). */
 export function hostUrl(config: HostConfig): string {
@@ -13,6 +28,7 @@ export function hostUrl(config: HostConfig): string {
 
 /** The endpoint of the host's own (nested) engine, verified with the host's certificates. */
 export function hostEngineEndpoint(config: HostConfig, hostDir: string): Endpoint {
+  checkClientFiles(config, hostDir);
   return {
     url: hostUrl(config),
     source: "flag",

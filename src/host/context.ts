@@ -8,7 +8,7 @@ import {
   removeDockerContext,
   writeDockerContext,
 } from "../store/docker-context-writer.js";
-import { hostUrl } from "./connection.js";
+import { CLIENT_FILES_FIX, hostUrl } from "./connection.js";
 import type { Progress } from "./progress.js";
 
 /**
@@ -29,9 +29,9 @@ export async function registerContext(
   await writeDockerContext(configDir, {
     name: config.name,
     host: hostUrl(config),
-    ca: readPublicFile(join(dir, config.files.ca)),
-    cert: readPublicFile(join(dir, config.files.clientCert)),
-    key: readPrivateFile(join(dir, config.files.clientKey)),
+    ca: readPublicFile(join(dir, config.files.ca), CLIENT_FILES_FIX),
+    cert: readPublicFile(join(dir, config.files.clientCert), CLIENT_FILES_FIX),
+    key: readPrivateFile(join(dir, config.files.clientKey), CLIENT_FILES_FIX),
     description: `dinv host ${config.name}`,
   });
   return true;

@@ -8,15 +8,15 @@ import { resolveEndpoint, type EndpointFlags } from "../engine/resolve.js";
 import { DinvError } from "../errors.js";
 import { DockerDriver, LABEL_HOST } from "../drivers/docker.js";
 import { personalityNamed } from "../personalities/index.js";
-import { serverSans } from "../personalities/docker/personality.js";
-import { issueServerCertificate } from "../pki/certificates.js";
+import type { CertificateAuthority } from "../pki/certificates.js";
 import { classifySan } from "../pki/sans.js";
 import { knownRuntime, rememberRuntime, type RuntimeFact } from "../store/endpoint-facts.js";
 import { HOST_CONFIG_VERSION, type HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { validateHostName } from "../store/names.js";
 import { HOST_FILES } from "../store/paths.js";
-import { ensurePrivateDir, writePrivateFile, writePublicFile } from "../store/secure-fs.js";
+import { ensurePrivateDir, storeFsError, writeFilesAtomically } from "../store/secure-fs.js";
+import { clientFiles, reissueServerCertificate } from "./certificates.js";
 import { registerContext, unregisterContext } from "./context.js";
 import { buildEngineOptions, type EngineOptionFlags } from "./engine-options.js";
 import { localPortFree, pickPort, usedPorts } from "./port.js";
@@ -105,9 +105,7 @@ export async function createHost(
 
     step("preparing certificates");
     const certs = await store.certificates();
-    await writePublicFile(join(hostDir, HOST_FILES.ca), certs.ca.certPem);
-    await writePublicFile(join(hostDir, HOST_FILES.clientCert), certs.client.certPem);
-    await writePrivateFile(join(hostDir, HOST_FILES.clientKey), certs.client.keyPem);
+    await writeFilesAtomically(clientFiles(hostDir, certs));
     const endpointTls = copyEndpointTls(endpoint, hostDir);
     progress.done();
 
@@ -172,7 +170,7 @@ export async function createHost(
     // The address is known before start except on a network without --ip: then the
     // certificate follows right after start (the image waits for it).
     const addressKnown = config.network.address !== "";
-    if (addressKnown) await issueServer(store, config, certs.ca, hostDir, progress);
+    if (addressKnown) await issueServer(config, certs.ca, hostDir, progress);
 
     const known = store
       .list()
@@ -216,7 +214,7 @@ export async function createHost(
       if (!ip) throw new CreateError(`the host got no address on network ${config.network.name}`);
       config.network.address = ip;
       progress.done(ip);
-      await issueServer(store, config, certs.ca, hostDir, progress);
+      await issueServer(config, certs.ca, hostDir, progress);
       await driver.copyIn(await provisionArchive(config, hostDir, personality));
     }
 
@@ -295,18 +293,13 @@ async function ensureNamesFree(
 
 /** Issue and store the host's server certificate for its current address. */
 async function issueServer(
-  store: HostStore,
   config: HostConfig,
-  ca: Parameters<typeof issueServerCertificate>[0],
+  ca: CertificateAuthority,
   hostDir: string,
   progress: Progress,
 ): Promise<void> {
   progress.step("issuing the server certificate");
-  config.tls.sans = serverSans(config.network.address, config.tls.extraSans, config.network.ip);
-  const server = await issueServerCertificate(ca, config.name, config.tls.sans);
-  await writePublicFile(join(hostDir, HOST_FILES.serverCert), server.certPem);
-  await writePrivateFile(join(hostDir, HOST_FILES.serverKey), server.keyPem);
-  progress.done(config.tls.sans.join(", "));
+  progress.done((await reissueServerCertificate(config, hostDir, ca)).join(", "));
 }
 
 /**
@@ -344,7 +337,11 @@ function copyEndpointTls(endpoint: Endpoint, hostDir: string): HostConfig["endpo
     const source = endpoint.tls[kind];
     if (!source) continue;
     const relative = join(HOST_FILES.endpointDir, `${kind}.pem`);
-    copyFileSync(source, join(hostDir, relative));
+    try {
+      copyFileSync(source, join(hostDir, relative));
+    } catch (err) {
+      throw storeFsError(err, `copy the endpoint's TLS ${kind} file ${source} to`, join(hostDir, relative));
+    }
     out[kind] = relative;
   }
   return out;

@@ -53,7 +53,10 @@ export async function provisionArchive(
   return personality.archive(config, {
     caPem: readPublicFile(join(hostDir, config.files.ca)),
     serverCertPem: readPublicFile(join(hostDir, config.files.serverCert)),
-    serverKeyPem: readPrivateFile(join(hostDir, config.files.serverKey)),
+    serverKeyPem: readPrivateFile(
+      join(hostDir, config.files.serverKey),
+      `run \`dinv regenerate-certs ${config.name}\` to issue a new server certificate and key`,
+    ),
     extra,
   });
 }

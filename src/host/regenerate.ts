@@ -5,9 +5,8 @@ import { DinvError } from "../errors.js";
 import { personalityNamed } from "../personalities/index.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
-import { HOST_FILES } from "../store/paths.js";
-import { readPublicFile, writePrivateFile, writePublicFile } from "../store/secure-fs.js";
-import { reissueServerCertificate, servedFingerprint } from "./certificates.js";
+import { readPublicFile, writeFilesAtomically } from "../store/secure-fs.js";
+import { clientFiles, reissueServerCertificate, servedFingerprint } from "./certificates.js";
 import { registerContext } from "./context.js";
 import { openHost, type OpenHost } from "./open.js";
 import type { Progress } from "./progress.js";
@@ -111,9 +110,7 @@ export async function renewStoreCertificates(
     }
     try {
       const dir = store.hostDir(stored.name);
-      await writePublicFile(join(dir, HOST_FILES.ca), certs.ca.certPem);
-      await writePublicFile(join(dir, HOST_FILES.clientCert), certs.client.certPem);
-      await writePrivateFile(join(dir, HOST_FILES.clientKey), certs.client.keyPem);
+      await writeFilesAtomically(clientFiles(dir, certs));
       await regenerateHostCertificates(store, stored.name, progress);
       await registerContextIfDocker(store, store.load(stored.name));
       renewed.push(stored.name);

@@ -14,7 +14,13 @@ import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { validateHostName } from "../store/names.js";
 import { HOST_FILES } from "../store/paths.js";
-import { readPublicFile, writePrivateFile, writePublicFile } from "../store/secure-fs.js";
+import {
+  privateFile,
+  publicFile,
+  readPublicFile,
+  writeFilesAtomically,
+  writePublicFile,
+} from "../store/secure-fs.js";
 import { silentProgress, type Progress } from "./progress.js";
 
 /** The network hosts and their caches share on an endpoint. */
@@ -161,8 +167,10 @@ async function issueRegistryClientPair(
   const pair = await issueClientCertificate(ca, {
     organization: `dinv registry client ${config.name}`,
   });
-  await writePublicFile(store.hostFile(config.name, HOST_FILES.registryClientCert), pair.certPem);
-  await writePrivateFile(store.hostFile(config.name, HOST_FILES.registryClientKey), pair.keyPem);
+  await writeFilesAtomically([
+    publicFile(store.hostFile(config.name, HOST_FILES.registryClientCert), pair.certPem),
+    privateFile(store.hostFile(config.name, HOST_FILES.registryClientKey), pair.keyPem),
+  ]);
   return {
     ...config,
     registryCache: {

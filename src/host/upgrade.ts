@@ -1,11 +1,11 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
-import { DinvError } from "../errors.js";
+import { DinvError, errorMessage } from "../errors.js";
 import { personalityNamed } from "../personalities/index.js";
 import type { HostStore } from "../store/host-store.js";
 import { openHost } from "./open.js";
 import type { Progress } from "./progress.js";
-import { createMachineContainer, startAndWait } from "./provision.js";
+import { createMachineContainer, provisionArchive, startAndWait } from "./provision.js";
 import { STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
 
 export interface UpgradeResult {
@@ -46,6 +46,9 @@ export async function upgradeHost(
   const from = config.container.image;
   if (current.Image === target.Id) return { name, from, to: image, upgraded: false };
 
+  const upgraded = { ...config, container: { ...config.container, image } };
+  // The files the new container gets are read before the host is touched: a lost key stops here.
+  await provisionArchive(upgraded, host.dir, personality);
   const wasRunning = current.State.Running;
   if (wasRunning) {
     progress.step(`stopping ${name}`);
@@ -54,7 +57,6 @@ export async function upgradeHost(
   }
   const parked = `${config.container.name}-upgrading-${Date.now()}`;
   await call(client, () => client.docker.getContainer(current.Id).rename({ name: parked }));
-  const upgraded = { ...config, container: { ...config.container, image } };
   const input = { config: upgraded, hostDir: host.dir, driver, personality, flavor: profile.flavor };
   let newId: string | undefined;
   try {
@@ -67,7 +69,7 @@ export async function upgradeHost(
     if (newId) await driver.removeContainer(newId).catch(() => undefined);
     await call(client, () => client.docker.getContainer(current.Id).rename({ name: config.container.name }));
     if (wasRunning) await driver.start().catch(() => undefined);
-    throw new DinvError(`upgrading ${name} failed: ${(err as Error).message}; the host is back on ${from}`, {
+    throw new DinvError(`upgrading ${name} failed: ${errorMessage(err)}; the host is back on ${from}`, {
       cause: err,
     });
   }

@@ -11,11 +11,17 @@ import {
 import type { KeyType } from "../pki/keys.js";
 import {
   ensurePrivateDir,
+  privateFile,
+  publicFile,
   readPrivateFile,
   readPublicFile,
-  writePrivateFile,
-  writePublicFile,
+  storeFsError,
+  writeFilesAtomically,
 } from "./secure-fs.js";
+
+/** How to get the store's CA or client pair back when a file of it is lost. */
+export const STORE_CERTS_FIX =
+  "restore it from a backup, or make a new CA with `dinv regenerate-certs --client-certs` (every host gets new certificates)";
 
 /** The store's certificate folder, laid out as docker-machine's `certs/`. */
 export function storeCertPaths(certsDir: string) {
@@ -40,13 +46,20 @@ async function stageNewPair(certsDir: string, keyType: KeyType | undefined): Pro
   ensurePrivateDir(parent);
   const staging = join(parent, `.certs-${randomBytes(6).toString("hex")}`);
   ensurePrivateDir(staging);
-  const ca = await createCertificateAuthority(keyType ? { keyType } : {});
-  const client = await issueClientCertificate(ca);
-  const staged = storeCertPaths(staging);
-  await writePublicFile(staged.caCert, ca.certPem);
-  await writePrivateFile(staged.caKey, ca.keyPem);
-  await writePublicFile(staged.clientCert, client.certPem);
-  await writePrivateFile(staged.clientKey, client.keyPem);
+  try {
+    const ca = await createCertificateAuthority(keyType ? { keyType } : {});
+    const client = await issueClientCertificate(ca);
+    const staged = storeCertPaths(staging);
+    await writeFilesAtomically([
+      publicFile(staged.caCert, ca.certPem),
+      privateFile(staged.caKey, ca.keyPem),
+      publicFile(staged.clientCert, client.certPem),
+      privateFile(staged.clientKey, client.keyPem),
+    ]);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
   return staging;
 }
 
@@ -65,7 +78,7 @@ export async function ensureStoreCertificates(
       renameSync(staging, certsDir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw storeFsError(err, "create", certsDir);
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -82,14 +95,17 @@ export async function renewStoreCertificates(
   certsDir: string,
   keyType?: KeyType,
 ): Promise<StoreCertificates> {
-  const current = existsSync(storeCertPaths(certsDir).caCert)
-    ? loadStoreCertificates(certsDir).ca.keyType
-    : undefined;
+  // Only the CA certificate is read: renewing is also the way out when a key was lost.
+  const caCert = storeCertPaths(certsDir).caCert;
+  const current = existsSync(caCert) ? keyTypeOfCertificate(readPublicFile(caCert)) : undefined;
   const staging = await stageNewPair(certsDir, keyType ?? current);
   const retired = `${staging}-old`;
   try {
     if (existsSync(certsDir)) renameSync(certsDir, retired);
     renameSync(staging, certsDir);
+  } catch (err) {
+    if (!existsSync(certsDir) && existsSync(retired)) renameSync(retired, certsDir);
+    throw storeFsError(err, "replace", certsDir, { unchanged: true });
   } finally {
     rmSync(staging, { recursive: true, force: true });
     rmSync(retired, { recursive: true, force: true });
@@ -99,15 +115,15 @@ export async function renewStoreCertificates(
 
 export function loadStoreCertificates(certsDir: string): StoreCertificates {
   const paths = storeCertPaths(certsDir);
-  const caCertPem = readPublicFile(paths.caCert);
+  const caCertPem = readPublicFile(paths.caCert, STORE_CERTS_FIX);
   const ca: CertificateAuthority = {
     certPem: caCertPem,
-    keyPem: readPrivateFile(paths.caKey),
+    keyPem: readPrivateFile(paths.caKey, STORE_CERTS_FIX),
     keyType: keyTypeOfCertificate(caCertPem),
   };
   const client: CertifiedKey = {
-    certPem: readPublicFile(paths.clientCert),
-    keyPem: readPrivateFile(paths.clientKey),
+    certPem: readPublicFile(paths.clientCert, STORE_CERTS_FIX),
+    keyPem: readPrivateFile(paths.clientKey, STORE_CERTS_FIX),
   };
   return { ca, client, paths };
 }
@@ -135,12 +151,15 @@ export async function ensureRegistryClientCa(dir: string, keyType?: KeyType): Pr
         ...(keyType ? { keyType } : {}),
       });
       const staged = registryCaPaths(staging);
-      await writePublicFile(staged.caCert, ca.certPem);
-      await writePrivateFile(staged.caKey, ca.keyPem);
+      await writeFilesAtomically([
+        publicFile(staged.caCert, ca.certPem),
+        privateFile(staged.caKey, ca.keyPem),
+      ]);
       renameSync(staging, dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST")
+        throw storeFsError(err, "write", dir, { unchanged: true });
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import type { StoreCertificates } from "./certificates.js";
 import { readHostConfig, writeHostConfig, type HostConfig } from "./host-config.js";
 import { validateHostName } from "./names.js";
 import { HOST_FILES, storeLayout, storeRoot } from "./paths.js";
-import { ensurePrivateDir } from "./secure-fs.js";
+import { ensurePrivateDir, storeFsError } from "./secure-fs.js";
 
 export class HostNotFoundError extends DinvError {
   constructor(name: string) {
@@ -57,7 +57,7 @@ export class HostStore {
       mkdirSync(dir, { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new HostExistsError(name);
-      throw err;
+      throw storeFsError(err, "create the host folder", dir, { unchanged: true });
     }
     return dir;
   }
@@ -75,7 +75,13 @@ export class HostStore {
   /** Every host folder, sorted by name; unreadable ones carry their error instead of failing the list. */
   list(): StoredHost[] {
     if (!existsSync(this.layout.hostsDir)) return [];
-    const names = readdirSync(this.layout.hostsDir, { withFileTypes: true })
+    let entries;
+    try {
+      entries = readdirSync(this.layout.hostsDir, { withFileTypes: true });
+    } catch (err) {
+      throw storeFsError(err, "list", this.layout.hostsDir);
+    }
+    const names = entries
       .filter((entry) => entry.isDirectory() && !entry.name.startsWith("."))
       .map((entry) => entry.name)
       .sort();
@@ -91,7 +97,12 @@ export class HostStore {
   }
 
   remove(name: string): void {
-    rmSync(this.hostDir(name), { recursive: true, force: true });
+    const dir = this.hostDir(name);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      throw storeFsError(err, "remove", dir);
+    }
   }
 
   /** New CA and client pair (hosts must then get new server certificates). */

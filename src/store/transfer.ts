@@ -6,6 +6,7 @@ import {
   readFileSync,
   statSync,
 } from "node:fs";
+import { rename, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
@@ -15,8 +16,18 @@ import { HostConfigSchema, type HostConfig } from "./host-config.js";
 import type { HostStore } from "./host-store.js";
 import { validateHostName } from "./names.js";
 import { HOST_FILES } from "./paths.js";
-import { ensurePrivateDir, writePrivateFile, writePublicFile } from "./secure-fs.js";
-import { registryCaPaths, storeCertPaths } from "./certificates.js";
+import {
+  ensurePrivateDir,
+  privateFile,
+  publicFile,
+  readPrivateFile,
+  storeFsError,
+  tempName,
+  writeFilesAtomically,
+  writePrivateFile,
+  writePublicFile,
+} from "./secure-fs.js";
+import { registryCaPaths, STORE_CERTS_FIX, storeCertPaths } from "./certificates.js";
 
 export class TransferError extends DinvError {}
 
@@ -35,11 +46,12 @@ interface Manifest {
   withCa: boolean;
 }
 
-/** Every file of a host folder, relative to it. */
+/** Every file of a host folder, relative to it (hidden ones, such as unfinished writes, left out). */
 function hostFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (entry.name.startsWith(".")) continue;
       const path = join(d, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.isFile()) out.push(relative(dir, path));
@@ -81,15 +93,23 @@ export async function exportHost(
   if (withCa) {
     const certs = storeCertPaths(store.layout.certsDir);
     add("ca/ca.pem", readFileSync(certs.caCert), 0o644);
-    add("ca/ca-key.pem", readFileSync(certs.caKey), 0o600);
+    add("ca/ca-key.pem", readPrivateFile(certs.caKey, STORE_CERTS_FIX), 0o600);
     const registryCa = registryCaPaths(store.layout.registryCaDir);
     if (existsSync(registryCa.caCert)) {
       add("registry-ca/ca.pem", readFileSync(registryCa.caCert), 0o644);
-      add("registry-ca/ca-key.pem", readFileSync(registryCa.caKey), 0o600);
+      add("registry-ca/ca-key.pem", readPrivateFile(registryCa.caKey, STORE_CERTS_FIX), 0o600);
     }
   }
   archive.finalize();
-  await pipeline(archive, createGzip(), createWriteStream(file, { mode: 0o600 }));
+  // Written beside the target and renamed: a failure (a full disk) leaves no half archive behind.
+  const temp = tempName(file);
+  try {
+    await pipeline(archive, createGzip(), createWriteStream(temp, { mode: 0o600, flags: "wx" }));
+    await rename(temp, file);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw storeFsError(err, "write", file, { unchanged: true });
+  }
   return entries;
 }
 
@@ -186,10 +206,12 @@ export async function importHost(
   const certs = storeCertPaths(store.layout.certsDir);
   if (caCert && caKey && !existsSync(certs.caCert)) {
     ensurePrivateDir(certs.dir);
-    await writePublicFile(certs.caCert, caCert);
-    await writePrivateFile(certs.caKey, caKey);
-    await writePublicFile(certs.clientCert, files.get(`host/${config.files.clientCert}`) as Buffer);
-    await writePrivateFile(certs.clientKey, files.get(`host/${config.files.clientKey}`) as Buffer);
+    await writeFilesAtomically([
+      publicFile(certs.caCert, caCert),
+      privateFile(certs.caKey, caKey),
+      publicFile(certs.clientCert, files.get(`host/${config.files.clientCert}`) as Buffer),
+      privateFile(certs.clientKey, files.get(`host/${config.files.clientKey}`) as Buffer),
+    ]);
     installedCa = true;
   }
   const registryCaCert = files.get("registry-ca/ca.pem");
@@ -197,8 +219,10 @@ export async function importHost(
   const registryCa = registryCaPaths(store.layout.registryCaDir);
   if (registryCaCert && registryCaKey && !existsSync(registryCa.caCert)) {
     ensurePrivateDir(registryCa.dir);
-    await writePublicFile(registryCa.caCert, registryCaCert);
-    await writePrivateFile(registryCa.caKey, registryCaKey);
+    await writeFilesAtomically([
+      publicFile(registryCa.caCert, registryCaCert),
+      privateFile(registryCa.caKey, registryCaKey),
+    ]);
   }
   return { config, installedCa };
 }

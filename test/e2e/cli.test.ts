@@ -17,6 +17,7 @@ import {
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
 import type { EngineClient } from "../../src/engine/client.js";
 import { assertOk, assertCleanFailure } from "../helpers/assert.js";
+import { reportCases } from "../helpers/cases.js";
 
 const TINY = "dinv-e2e/tiny:1";
 const RUN_TINY = ["run", "--rm", TINY, "/tini-static", "--version"];
@@ -184,7 +185,7 @@ describe(`dinv CLI failures (real ${ENGINE_NAME})`, () => {
     assert.ok(!existsSync(join(box.store, "hosts", name)), "no host folder");
   });
 
-  it("rejects invalid names and flag values with one line", async () => {
+  it("rejects invalid names and flag values with one line", async (t) => {
     assertCleanFailure(await box.dinv(["create", "../x"]), /invalid host name/);
     assertCleanFailure(
       await box.dinv(["create", "--tls-san", "bad name", "ok-name"]),
@@ -195,6 +196,7 @@ describe(`dinv CLI failures (real ${ENGINE_NAME})`, () => {
       await box.dinv(["create", "--endpoint", "ftp://x", "ok-name"]),
       /not a valid Docker endpoint/,
     );
+    reportCases(t, 4);
   });
 
   it("lets exactly one of two concurrent creates of one name win", async () => {

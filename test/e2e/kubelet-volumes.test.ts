@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import type { KubeEvent, KubeList, Node, Pod } from "../../src/kubelet/kube/types.js";
 import { loadKubeConfig, RestKubeApi } from "../../src/kubelet/kube/rest-api.js";
+import { reportCases } from "../helpers/cases.js";
 import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import {
   kubeletRequest,
@@ -269,6 +270,75 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
       0,
       "the thief never ran",
     );
+  });
+
+  it("reads a secret only in the pod's own namespace: never a same-named one elsewhere, never one that exists only elsewhere", async (t) => {
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
+    await create("default", "secrets", {
+      metadata: { name: "shared" },
+      data: { v: b64("value-of-default") },
+    });
+    await create("team-b", "secrets", { metadata: { name: "shared" }, data: { v: b64("value-of-team-b") } });
+    await create("team-b", "secrets", { metadata: { name: "b-only" }, data: { v: b64("not-for-default") } });
+    const reader = (ns: string) =>
+      pod(
+        "ns-reader",
+        {
+          containers: [
+            {
+              name: "main",
+              ...sh(`[ "$V" = value-of-${ns} ] || exit 11; [ "$(cat /s/v)" = value-of-${ns} ] || exit 12`),
+              env: [{ name: "V", valueFrom: { secretKeyRef: { name: "shared", key: "v" } } }],
+              volumeMounts: [{ name: "s", mountPath: "/s" }],
+            },
+          ],
+          volumes: [{ name: "s", secret: { secretName: "shared" } }],
+        },
+        ns,
+      );
+    for (const ns of ["default", "team-b"]) await api.request("POST", podsPath(ns), reader(ns));
+    for (const ns of ["default", "team-b"]) {
+      const done = await finished("ns-reader", ns);
+      const code = done.status?.containerStatuses?.[0]?.state.terminated?.exitCode;
+      assert.equal(code, 0, `${ns}: 11 (env) or 12 (volume) means another namespace's value`);
+    }
+
+    // A secretKeyRef to a secret that exists only in team-b: the pod waits, and never runs.
+    await api.request(
+      "POST",
+      podsPath("default"),
+      pod("env-thief", {
+        containers: [
+          {
+            name: "main",
+            ...sh("exit 0"),
+            env: [{ name: "V", valueFrom: { secretKeyRef: { name: "b-only", key: "v" } } }],
+          },
+        ],
+      }),
+    );
+    const thief = await until("the env thief to wait", async () => {
+      const p = await getPod("env-thief");
+      const waiting = p.status?.containerStatuses?.[0]?.state.waiting;
+      return waiting?.reason === "CreateContainerConfigError" ? p : undefined;
+    });
+    assert.equal(thief.status?.phase, "Pending");
+    assert.match(
+      thief.status?.containerStatuses?.[0]?.state.waiting?.message ?? "",
+      /secret "b-only" not found/,
+    );
+    const reads = server.requests.filter((r) => r.includes("/secrets/b-only"));
+    assert.ok(reads.length > 0, "the kubelet did look the secret up");
+    assert.ok(
+      reads.every((r) => r.startsWith("GET /api/v1/namespaces/default/secrets/")),
+      reads.join("\n"),
+    );
+    const containers = await engine.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`io.dinv.pod.node=${nodeName}`, "io.dinv.pod.name=env-thief"] }),
+    });
+    assert.equal(containers.filter((c) => c.Labels["io.dinv.pod.role"] === "app").length, 0, "never ran");
+    reportCases(t, 3);
   });
 
   it("runs init containers in order before the app, sharing an emptyDir; medium Memory is a tmpfs", async () => {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import { assertOk } from "../helpers/assert.js";
+import { reportCases } from "../helpers/cases.js";
 import { sandbox, type Sandbox } from "../helpers/cli.js";
 import { removeLabelled, runId, testEngine } from "../helpers/engine.js";
 
@@ -27,7 +28,7 @@ describe("concurrent commands on one store (real engine)", () => {
     box.cleanup();
   });
 
-  it("20 creates of different names, at once, all succeed on distinct ports", async () => {
+  it("20 creates of different names, at once, all succeed on distinct ports", async (t) => {
     const results = await Promise.all(
       names.map((name) => box.dinv(["create", "--no-context", "--timeout", "120", name])),
     );
@@ -37,9 +38,10 @@ describe("concurrent commands on one store (real engine)", () => {
     assert.equal(rows.filter((row) => / Running tcp:/.test(row)).length, 20, ls.stdout);
     const ports = new Set(rows.map((row) => row.split(":").pop()));
     assert.equal(ports.size, 20, "one port per host");
+    reportCases(t, names.length);
   });
 
-  it("5 creates of one name: exactly one wins", async () => {
+  it("5 creates of one name: exactly one wins", async (t) => {
     const name = `${prefix}-same`;
     const results = await Promise.all(
       Array.from({ length: 5 }, () => box.dinv(["create", "--no-context", name])),
@@ -47,6 +49,7 @@ describe("concurrent commands on one store (real engine)", () => {
     const winners = results.filter((r) => r.code === 0);
     assert.equal(winners.length, 1, results.map((r) => r.stderr).join("\n"));
     for (const loser of results.filter((r) => r.code !== 0)) assert.match(loser.stderr, /already exists/);
+    reportCases(t, results.length);
   });
 
   it("rm racing ls: neither crashes", async () => {

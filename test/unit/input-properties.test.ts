@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
+import { assertProperty } from "../helpers/cases.js";
 import { parseHostUrl } from "../../src/engine/endpoint.js";
 import { DinvError } from "../../src/errors.js";
 import { buildEngineOptions } from "../../src/host/engine-options.js";
@@ -54,8 +55,9 @@ describe("bad input, property-based", () => {
   const root = join(base, "store");
   after(() => rmSync(base, { recursive: true, force: true }));
 
-  it("host names: accepted ones match the rule, the rest are refused with a DinvError", () => {
-    fc.assert(
+  it("host names: accepted ones match the rule, the rest are refused with a DinvError", (t) => {
+    assertProperty(
+      t,
       fc.property(hostile, (name) => {
         let accepted = false;
         refusesCleanly(() => {
@@ -69,9 +71,10 @@ describe("bad input, property-based", () => {
     );
   });
 
-  it("the store never creates anything outside its hosts folder, whatever the name", () => {
+  it("the store never creates anything outside its hosts folder, whatever the name", (t) => {
     const store = new HostStore(root);
-    fc.assert(
+    assertProperty(
+      t,
       fc.property(hostile, (name) => {
         refusesCleanly(() => store.claim(name));
         return true;
@@ -84,8 +87,9 @@ describe("bad input, property-based", () => {
     for (const entry of readdirSync(join(root, "hosts"))) assert.match(entry, /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/);
   });
 
-  it("option values: endpoints, SANs, sizes, CPUs, engine options", () => {
-    fc.assert(
+  it("option values: endpoints, SANs, sizes, CPUs, engine options", (t) => {
+    assertProperty(
+      t,
       fc.property(hostile, (value) => {
         refusesCleanly(() => parseHostUrl(value, "--endpoint"));
         refusesCleanly(() => classifySan(value));

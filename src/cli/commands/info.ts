@@ -14,6 +14,14 @@ async function runningHost(name: string) {
   return host;
 }
 
+/** A running host whose client files (printed for the docker CLI) are there and private. */
+async function usableHost(name: string) {
+  const host = await runningHost(name);
+  const { checkClientFiles } = await import("../../host/connection.js");
+  checkClientFiles(host.config, host.dir);
+  return host;
+}
+
 export function defineInfo(program: Command): void {
   program
     .command("url")
@@ -48,7 +56,7 @@ export function defineInfo(program: Command): void {
     .description("print the docker CLI flags to reach the host: docker $(dinv config NAME) ps")
     .argument("<name>")
     .action(async (name: string) => {
-      const host = await runningHost(name);
+      const host = await usableHost(name);
       const { join } = await import("node:path");
       const { hostUrl } = await import("../../host/connection.js");
       const file = (relative: string) => join(host.dir, relative);
@@ -86,7 +94,7 @@ export function defineInfo(program: Command): void {
         out(fmt.formatUnset(opts.proxy === false ? [...names, "NO_PROXY"] : names, shell, { commandHint }));
         return;
       }
-      const host = await runningHost(name);
+      const host = await usableHost(name);
       const { hostUrl } = await import("../../host/connection.js");
       const vars: Array<[string, string]> = [
         ["DOCKER_TLS_VERIFY", "1"],
