@@ -140,9 +140,9 @@ export function defineInfo(program: Command): void {
     .description("show dinv's version, or with a host name its engine's")
     .argument("[name]")
     .action(async (name?: string) => {
-      const { packageVersion } = await import("../version.js");
+      const { versionLine } = await import("../version.js");
       if (!name) {
-        out(`dinv version ${packageVersion()}`);
+        out(versionLine());
         return;
       }
       const host = await runningHost(name);
