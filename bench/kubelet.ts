@@ -33,6 +33,8 @@ interface Kubelet {
   child: ChildProcess;
   output: () => string;
   nodeName: string;
+  /** RSS once the node is Ready, before any pod. */
+  startRss: number;
 }
 
 export async function benchKubelet(
@@ -71,17 +73,30 @@ export async function benchKubelet(
     endpoint: `unix://${sim.socketPath}`,
     suffix: "sim",
   });
-  const simCreated = await createPods(url, simulated.nodeName, ctx.name("s"), simulatedPods);
-  const simTimes = await untilRunning(server, simCreated, simulated, 600_000);
+  // First the same N pods as on the real engine (the kubelet's own share), then the rest at once.
+  const simFirst = await untilRunning(
+    server,
+    await createPods(url, simulated.nodeName, ctx.name("s"), pods),
+    simulated,
+    300_000,
+  );
+  logTimes(`simulated, ${pods} pods`, simFirst);
+  const simRest = await untilRunning(
+    server,
+    await createPods(url, simulated.nodeName, ctx.name("t"), simulatedPods - pods),
+    simulated,
+    600_000,
+  );
   await settle();
   const rss1000 = memoryOf(simulated.child);
-  logTimes("simulated", simTimes, rss1000.rss);
+  logTimes(`simulated, ${simulatedPods - pods} more pods`, simRest, rss1000.rss);
   await stop(simulated);
   sim.close();
 
   const k = summarize(kubeletTimes);
   const f = summarize(floorTimes);
-  const s = summarize(simTimes);
+  const s1 = summarize(simFirst);
+  const s = summarize(simRest);
   const latency: Table = {
     title: `Pod start-up: ${pods} pods created at once, creation request → Running (per pod)`,
     columns: ["measure", "p50", "p99", "max", "floor p50", "floor p99", "ratio p50", "ratio p99", "goal", ""],
@@ -99,7 +114,19 @@ export async function benchKubelet(
         goal(k.p99 <= GOAL_P99_MS),
       ],
       [
-        `dinv kubelet, ${simulatedPods} pods (simulated engine: no containers run)`,
+        `dinv kubelet, ${pods} pods (**simulated engine**: no containers run; the kubelet's own share)`,
+        ms(s1.median),
+        ms(s1.p99),
+        ms(s1.max),
+        "–",
+        "–",
+        "–",
+        "–",
+        `p99 ≤ ${ms(GOAL_P99_MS)}`,
+        goal(s1.p99 <= GOAL_P99_MS),
+      ],
+      [
+        `dinv kubelet, ${simulatedPods - pods} more pods at once onto those ${pods} (simulated engine)`,
         ms(s.median),
         ms(s.p99),
         ms(s.max),
@@ -119,21 +146,23 @@ export async function benchKubelet(
   };
   const memory: Table = {
     title: "Kubelet memory (RSS of the `dinv kubelet` process, pods all Running, 3 s after the last)",
-    columns: ["pods", "engine", "RSS", "peak RSS (VmHWM)", "per pod (RSS / pods)"],
+    columns: ["pods", "engine", "RSS", "peak RSS (VmHWM)", "RSS with no pods", "per pod (growth / pods)"],
     rows: [
       [
         String(pods),
         "real engine",
         mib(rss100.rss),
         mib(rss100.peak),
-        `${((rss100.rss / pods) * 1024).toFixed(0)} KiB`,
+        mib(real.startRss),
+        `${((rss100.rss - real.startRss) / pods / 1024).toFixed(0)} KiB`,
       ],
       [
         String(simulatedPods),
         "**simulated engine** (sim-engine.ts: the Docker API calls the kubelet makes, answered from memory; no containers)",
         mib(rss1000.rss),
         mib(rss1000.peak),
-        `${((rss1000.rss / simulatedPods) * 1024).toFixed(0)} KiB`,
+        mib(simulated.startRss),
+        `${((rss1000.rss - simulated.startRss) / simulatedPods / 1024).toFixed(0)} KiB`,
       ],
     ],
     notes: [
@@ -172,7 +201,7 @@ async function runKubelet(
   let output = "";
   child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
-  const kubelet = { child, output: () => output, nodeName };
+  const kubelet = { child, output: () => output, nodeName, startRss: 0 };
   ctx.onCleanup(() => stop(kubelet));
   await until(`node ${nodeName} Ready`, 60_000, () => {
     if (child.exitCode !== null) throw new Error(`dinv kubelet exited: ${output}`);
