@@ -19,11 +19,6 @@ export function coversAddress(cert: X509Certificate, address: string): boolean {
     : cert.checkHost(address) !== undefined;
 }
 
-/** Days until the certificate expires (negative once expired). */
-export function daysLeft(cert: X509Certificate, now = Date.now()): number {
-  return Math.floor((new Date(cert.validTo).getTime() - now) / 86_400_000);
-}
-
 /** Issue a new server certificate for the host's current address and SANs, and store it. */
 export async function reissueServerCertificate(
   config: HostConfig,

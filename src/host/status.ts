@@ -9,7 +9,6 @@ import type { HostState } from "../drivers/driver.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore, StoredHost } from "../store/host-store.js";
 import { DinvError } from "../errors.js";
-import { daysLeft } from "./certificates.js";
 import { hostPlatformEndpoint, hostUrl } from "./connection.js";
 import { hostEngineVersion } from "./state.js";
 
@@ -112,6 +111,11 @@ export async function hostStatuses(
 
 /** Warn 30 days ahead: a host whose certificate expired is unreachable for every client. */
 export const EXPIRY_WARNING_DAYS = 30;
+
+/** Whole days until the certificate expires (negative once it has). */
+export function daysLeft(cert: X509Certificate, now = Date.now()): number {
+  return Math.floor((new Date(cert.validTo).getTime() - now) / 86_400_000);
+}
 
 /** Hosts of one store share their CA and client certificate: parse each distinct one once. */
 const parsedDays = new Map<string, number>();
