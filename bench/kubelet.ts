@@ -211,6 +211,8 @@ async function runKubelet(
       ? true
       : undefined;
   });
+  await settle();
+  kubelet.startRss = memoryOf(child).rss;
   return kubelet;
 }
 
