@@ -10,6 +10,8 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { pathToFileURL } from "node:url";
+import { daemonJson } from "../src/host/engine-options.js";
+import { EXPLICIT_PRIVILEGE } from "../src/personalities/docker/container-spec.js";
 import { rawEngine, type RawEngine } from "./lib/engine.js";
 import { issueFloorServer, type FloorPki } from "./lib/pki.js";
 import { tar } from "./lib/tar.js";
@@ -48,21 +50,7 @@ export interface FloorResult {
 }
 
 /** The same defaults dinv writes into a host's daemon.json. */
-const DAEMON_JSON = {
-  bip: "10.213.0.1/24",
-  "default-address-pools": [{ base: "10.214.0.0/16", size: 24 }],
-  "live-restore": true,
-};
-
-const EXPLICIT = {
-  CapAdd: ["ALL"],
-  CapDrop: ["SYS_RESOURCE"],
-  SecurityOpt: ["seccomp=unconfined"],
-  MaskedPaths: [],
-  ReadonlyPaths: [],
-  DeviceCgroupRules: ["a *:* rwm"],
-  CgroupnsMode: "private",
-};
+const DAEMON_JSON = daemonJson({ daemon: {}, flags: [], env: {} });
 
 export function floorNames(name: string): { container: string; volume: string } {
   return { container: `floor-${name}`, volume: `floor-${name}-cache` };
@@ -153,7 +141,7 @@ export async function floorCreate(input: FloorCreateInput, engine?: RawEngine): 
       Hostname: input.name,
       ExposedPorts: { "2376/tcp": {} },
       HostConfig: {
-        ...(input.privilege === "privileged" ? { Privileged: true } : EXPLICIT),
+        ...(input.privilege === "privileged" ? { Privileged: true } : EXPLICIT_PRIVILEGE),
         Mounts: [{ Type: "volume", Source: names.volume, Target: "/var/lib/docker" }],
         RestartPolicy: { Name: "unless-stopped" },
         Init: false,

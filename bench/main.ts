@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (all parts) or `node dist/bench/main.js PART…` with PART one of create, ls,
- * startup, parallel, profile. Prints the machine and a table per part, and writes them into
+ * startup, parallel, profile, kubelet. Prints the machine and a table per part, and writes them into
  * BENCHMARKS.md (only the generated blocks; the analysis around them is kept). Slow results
  * never fail the run: only a broken set-up does (engine down, image missing, a command failing).
  */
@@ -15,6 +15,7 @@ const PARTS: Record<string, Part> = {
   startup: async (ctx) => (await import("./startup.js")).benchStartup(ctx, 15),
   parallel: async (ctx) => (await import("./parallel.js")).benchParallel(ctx, 10),
   profile: async (ctx) => (await import("./profile.js")).benchProfile(ctx),
+  kubelet: async (ctx) => (await import("./kubelet.js")).benchKubelet(ctx, 100, 1000),
 };
 
 async function main(argv: string[]): Promise<number> {

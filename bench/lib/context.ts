@@ -71,16 +71,17 @@ export class BenchContext {
   }
 
   /**
-   * Copy bin/, dist/src/ and package.json into the run's folder (node_modules linked) and run
+   * Copy bin/, dist/src/, the bundle dist/cli/ and package.json into the run's folder (node_modules linked) and run
    * the CLI from there: others rebuild dist/ while a run goes on, and a half-written file
    * would fail a command or time a different build.
    */
   snapshot(): void {
-    if (!existsSync(join(ROOT, "dist/src/cli/main.js")))
+    if (!existsSync(join(ROOT, "dist/src/cli/main.js")) || !existsSync(join(ROOT, "dist/cli/main.js")))
       throw new Error("dist/ is not built: run npm run build");
     const app = join(this.tmp, "app");
     cpSync(join(ROOT, "bin"), join(app, "bin"), { recursive: true });
     cpSync(join(ROOT, "dist/src"), join(app, "dist/src"), { recursive: true });
+    cpSync(join(ROOT, "dist/cli"), join(app, "dist/cli"), { recursive: true });
     cpSync(join(ROOT, "package.json"), join(app, "package.json"));
     symlinkSync(join(ROOT, "node_modules"), join(app, "node_modules"), "dir");
     this.app = app;

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { BenchContext } from "./context.js";
 import { run } from "./proc.js";
 import type { Table } from "./report.js";
@@ -7,7 +8,7 @@ import { ms } from "./stats.js";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string };
+  callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 interface CpuProfile {
@@ -27,7 +28,38 @@ function category(node: ProfileNode): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1] as string;
   if (url.includes("/dist/src/")) return "dinv (dist/src)";
+  if (url.includes("/dist/cli/")) return bundleRegion(url, node.callFrame.lineNumber);
   return url;
+}
+
+/** Per bundle chunk: the line where each source region starts (esbuild marks them `// path`), and its owner. */
+const regions = new Map<string, Array<[number, string]>>();
+
+/** Who a line of the bundle belongs to: a package, or dinv's own source. */
+function bundleRegion(url: string, line: number): string {
+  let starts = regions.get(url);
+  if (!starts) {
+    starts = [];
+    try {
+      readFileSync(fileURLToPath(url), "utf8")
+        .split("\n")
+        .forEach((text, index) => {
+          const marker = /^\/\/ (\S+)$/.exec(text)?.[1];
+          if (!marker) return;
+          const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(marker)?.[1];
+          starts?.push([index, pkg ?? (marker.startsWith("src/") ? "dinv (bundle)" : "bundle")]);
+        });
+    } catch {
+      // unreadable: the whole chunk counts as the bundle's
+    }
+    regions.set(url, starts);
+  }
+  let owner = "dinv (bundle)";
+  for (const [start, name] of starts) {
+    if (start > line) break;
+    owner = name;
+  }
+  return owner;
 }
 
 const NODE = new Set(["Node internals", "Node module loader", "(native)"]);

@@ -4,12 +4,13 @@ export interface Summary {
   n: number;
   median: number;
   p95: number;
+  p99: number;
   min: number;
   max: number;
 }
 
 export function summarize(values: readonly number[]): Summary {
-  if (values.length === 0) return { n: 0, median: NaN, p95: NaN, min: NaN, max: NaN };
+  if (values.length === 0) return { n: 0, median: NaN, p95: NaN, p99: NaN, min: NaN, max: NaN };
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
   const mid = Math.floor(sorted.length / 2);
@@ -21,6 +22,7 @@ export function summarize(values: readonly number[]): Summary {
     n: sorted.length,
     median,
     p95: at(0.95),
+    p99: at(0.99),
     min: sorted[0] as number,
     max: sorted[sorted.length - 1] as number,
   };

@@ -1,41 +1,19 @@
 /**
  * Entry point: parses the command line, dispatches to one command module, and turns
  * expected failures into one line on stderr with exit code 1 (stack traces only with --debug).
- * Command modules are imported lazily so that `dinv version` and `dinv env` start fast.
+ * Command modules are imported lazily so that `dinv version` and `dinv env` start fast;
+ * plain `dinv version` (run in shell prompts) answers without loading the parser at all.
  */
-import { Command, CommanderError } from "commander";
 import { errorMessage, DinvError } from "../errors.js";
-import { defineCreate } from "./commands/create.js";
-import { defineDay2 } from "./commands/day2.js";
-import { defineInfo } from "./commands/info.js";
-import { defineKubelet } from "./commands/kubelet.js";
-import { defineLifecycle } from "./commands/lifecycle.js";
-import { defineLogsExec } from "./commands/logs-exec.js";
-import { defineLs } from "./commands/ls.js";
-import { defineTransfer } from "./commands/transfer.js";
-import { packageVersion } from "./version.js";
-
-function buildProgram(): Command {
-  const program = new Command("dinv")
-    .description("Docker hosts in containers on any Docker API endpoint (VIC, Docker Engine, Podman)")
-    .option("--debug", "show details of failures")
-    .version(packageVersion(), "-v, --version", "print the version")
-    .showSuggestionAfterError()
-    .exitOverride();
-
-  defineCreate(program);
-  defineLs(program);
-  defineLifecycle(program);
-  defineInfo(program);
-  defineLogsExec(program);
-  defineDay2(program);
-  defineTransfer(program);
-  defineKubelet(program);
-
-  return program;
-}
+import { versionLine } from "./version.js";
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 3 && argv[2] === "version") {
+    process.stdout.write(`${versionLine()}\n`);
+    return 0;
+  }
+  const { CommanderError } = await import("commander");
+  const { buildProgram } = await import("./program.js");
   const program = buildProgram();
   const debug = argv.includes("--debug");
   try {

@@ -1,5 +1,6 @@
 import type Dockerode from "dockerode";
-import { call, type EngineClient } from "../engine/client.js";
+import type { EngineClient } from "../engine/client.js";
+import { call } from "../engine/engine-errors.js";
 import { EngineError } from "../errors.js";
 import type { Driver, HostState, MachineState } from "./driver.js";
 

@@ -26,11 +26,6 @@ export function coversAddress(cert: X509Certificate, address: string): boolean {
     : cert.checkHost(address) !== undefined;
 }
 
-/** Days until the certificate expires (negative once expired). */
-export function daysLeft(cert: X509Certificate, now = Date.now()): number {
-  return Math.floor((new Date(cert.validTo).getTime() - now) / 86_400_000);
-}
-
 /** The store's CA certificate and client pair as a host folder holds them. */
 export function clientFiles(hostDir: string, certs: Pick<StoreCertificates, "ca" | "client">): FileToWrite[] {
   return [

@@ -2,17 +2,8 @@ import { personalityNamed } from "../personalities/index.js";
 import { coversAddress, readServerCertificate } from "./certificates.js";
 import { silentProgress, type Progress } from "./progress.js";
 import { refreshNetworkAddress, regenerateHostCertificates } from "./regenerate.js";
-import { DinvError } from "../errors.js";
 import type { HostStore } from "../store/host-store.js";
 import { openHost, type OpenHost } from "./open.js";
-
-export class HostNotRunningError extends DinvError {
-  constructor(name: string, state?: string) {
-    super("Host is not running", {
-      hint: `"${name}" is ${state ?? "not running"}; start it with \`dinv start ${name}\``,
-    });
-  }
-}
 
 /** Seconds dockerd gets to shut down its containers before it is killed. */
 export const STOP_TIMEOUT_SECONDS = 30;
@@ -68,10 +59,4 @@ export async function restartHost(store: HostStore, name: string, timeoutSeconds
 
 export async function waitUntilReady(host: OpenHost, timeoutSeconds: number): Promise<void> {
   await personalityNamed(host.config.personality).waitReady(host.config, host.dir, timeoutSeconds * 1000);
-}
-
-/** The host must be running (for url, env, config, version NAME). Checks the container state. */
-export async function requireRunning(host: OpenHost): Promise<void> {
-  const { state } = await host.driver.state();
-  if (state !== "Running") throw new HostNotRunningError(host.config.name, state);
 }

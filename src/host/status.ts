@@ -1,16 +1,16 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, call, describeEngineError, type EngineClient } from "../engine/client.js";
 import type { Endpoint } from "../engine/endpoint.js";
+import { describeEngineError } from "../engine/engine-errors.js";
+import { engineHttp } from "../engine/http-client.js";
 import { LABEL_HOST, machineStateOf } from "../drivers/docker.js";
 import type { HostState } from "../drivers/driver.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore, StoredHost } from "../store/host-store.js";
 import { DinvError } from "../errors.js";
-import { daysLeft } from "./certificates.js";
 import { hostPlatformEndpoint, hostUrl } from "./connection.js";
-import { innerClient } from "./open.js";
+import { hostEngineVersion } from "./state.js";
 
 /** One row of `dinv ls`. */
 export interface HostStatus {
@@ -75,7 +75,8 @@ export async function hostStatuses(
     byEndpoint.set(row.endpoint, list);
   }
   // Each endpoint's hosts are asked for their engine version as soon as that endpoint has
-  // answered, so a dead endpoint delays only its own rows; every call has a hard deadline.
+  // answered, so a dead endpoint delays only its own rows; every call has a hard deadline
+  // (the plain client's).
   const limit = limiter(options.concurrency ?? 16);
   await Promise.all(
     [...byEndpoint.values()].map(async (group) => {
@@ -91,14 +92,11 @@ export async function hostStatuses(
             const config = row.config as HostConfig;
             // A host removed while we look (its files gone) is one row's error, not the listing's.
             try {
-              const inner = innerClient({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
-              row.docker = await withDeadline(
-                call(inner, () => engineVersion(inner)),
+              const version = await hostEngineVersion(
+                { config, dir: store.hostDir(row.name) },
                 options.timeoutMs,
-                inner.endpoint.url,
-              ).catch((err: unknown) => {
-                throw describeEngineError(err, inner.endpoint);
-              });
+              );
+              row.docker = version ? `v${version}` : "Unknown";
             } catch (err) {
               row.docker = "Unknown";
               row.errors.push(err instanceof DinvError ? err.userMessage : (err as Error).message);
@@ -113,6 +111,11 @@ export async function hostStatuses(
 
 /** Warn 30 days ahead: a host whose certificate expired is unreachable for every client. */
 export const EXPIRY_WARNING_DAYS = 30;
+
+/** Whole days until the certificate expires (negative once it has). */
+export function daysLeft(cert: X509Certificate, now = Date.now()): number {
+  return Math.floor((new Date(cert.validTo).getTime() - now) / 86_400_000);
+}
 
 /** Hosts of one store share their CA and client certificate: parse each distinct one once. */
 const parsedDays = new Map<string, number>();
@@ -144,13 +147,12 @@ export function expiryWarnings(config: HostConfig, hostDir: string): string[] {
 
 async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeoutMs: number): Promise<void> {
   try {
-    const client = connect(endpoint, { timeoutMs });
+    const client = engineHttp(endpoint, { timeoutMs });
     const filters = JSON.stringify({ label: [LABEL_HOST] });
-    const containers = await withDeadline(
-      call(client, () => client.docker.listContainers({ all: true, filters })),
-      timeoutMs,
-      endpoint.url,
-    );
+    const containers = await client.get<Array<{ Names?: string[]; State?: string }>>("/containers/json", {
+      all: true,
+      filters,
+    });
     const byName = new Map(containers.map((c) => [(c.Names?.[0] ?? "").replace(/^\//, ""), c]));
     for (const row of rows) {
       const container = byName.get(row.config?.container.name ?? "");
@@ -169,23 +171,6 @@ async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeou
       row.errors.push(error.userMessage);
     }
   }
-}
-
-async function engineVersion(client: EngineClient): Promise<string> {
-  const version = (await client.docker.version()) as { Version?: string };
-  return version.Version ? `v${version.Version}` : "Unknown";
-}
-
-/** Resolve within `ms` or fail as a timeout (a socket idle timer alone misses slow trickles). */
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`${what} timed out`), { code: "ETIMEDOUT" })),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Run at most `max` of the given tasks at once. */

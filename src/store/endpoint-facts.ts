@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { writePrivateFile } from "./secure-fs.js";
 
 /**
@@ -9,12 +9,15 @@ import { writePrivateFile } from "./secure-fs.js";
  * containers need there (null: the engine's defaults start). Kept per endpoint URL and engine
  * version, so an engine upgrade asks again.
  */
-const UlimitsSchema = z.object({ nofile: z.number().int().positive(), nproc: z.number().int().positive() });
+export const UlimitsSchema = z.object({
+  nofile: z.int().check(z.positive()),
+  nproc: z.int().check(z.positive()),
+});
 const FactSchema = z.object({
   engineVersion: z.string(),
   privilege: z.enum(["privileged", "explicit", "none"]),
   /** Absent in files written before limits were probed: unknown, so probed again. */
-  ulimits: UlimitsSchema.nullable().optional(),
+  ulimits: z.optional(z.nullable(UlimitsSchema)),
   checkedAt: z.string(),
 });
 const FactsSchema = z.record(z.string(), FactSchema);

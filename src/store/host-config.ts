@@ -1,51 +1,55 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+// zod/mini: the same checks as zod's classic API at a twentieth of its size in the bundle
+// (every command that reads a host loads this); English messages are opted into.
+import * as z from "zod/mini";
+import { UlimitsSchema } from "./endpoint-facts.js";
+import { en } from "zod/v4/locales";
 import { StoreError, writePrivateFile } from "./secure-fs.js";
 
 export const HOST_CONFIG_VERSION = 1;
 
-/** TLS material of the endpoint, as file names relative to the host folder. */
-const EndpointTlsSchema = z.object({
-  verify: z.boolean(),
-  ca: z.string().optional(),
-  cert: z.string().optional(),
-  key: z.string().optional(),
-});
+z.config(en());
 
-const RelativePath = z
-  .string()
-  .min(1)
-  .refine(
-    (p) => !p.startsWith("/") && !p.split(/[\\/]/).includes(".."),
+/** A file name relative to the host folder (TLS material, certificates). */
+const RelativePath = z.string().check(
+  z.minLength(1),
+  z.refine(
+    (p: string) => !p.startsWith("/") && !p.split(/[\\/]/).includes(".."),
     "must be a path inside the host folder",
-  );
+  ),
+);
+
+const NonEmpty = () => z.string().check(z.minLength(1));
 
 export const HostConfigSchema = z.object({
   version: z.literal(HOST_CONFIG_VERSION),
-  name: z.string().min(1),
+  name: NonEmpty(),
   driver: z.literal("docker"),
   personality: z.enum(["docker", "registry-cache"]),
   createdAt: z.string(),
   /** The Docker API endpoint the host lives on. */
   endpoint: z.object({
-    url: z.string().min(1),
-    tls: EndpointTlsSchema.extend({
-      ca: RelativePath.optional(),
-      cert: RelativePath.optional(),
-      key: RelativePath.optional(),
-    }).optional(),
+    url: NonEmpty(),
+    tls: z.optional(
+      z.object({
+        verify: z.boolean(),
+        ca: z.optional(RelativePath),
+        cert: z.optional(RelativePath),
+        key: z.optional(RelativePath),
+      }),
+    ),
   }),
   engine: z.object({
     flavor: z.enum(["docker", "podman", "vic"]),
     version: z.string(),
   }),
   container: z.object({
-    name: z.string().min(1),
-    volume: z.string().min(1),
-    image: z.string().min(1),
+    name: NonEmpty(),
+    volume: NonEmpty(),
+    image: NonEmpty(),
     privilege: z.enum(["privileged", "explicit", "none"]),
     /** Per-container limits where the engine's defaults do not fit its host (Podman here). */
-    ulimits: z.object({ nofile: z.number().int().positive(), nproc: z.number().int().positive() }).optional(),
+    ulimits: z.optional(UlimitsSchema),
   }),
   /**
    * How clients reach the host: tcp://address:port, certificate SANs follow it. "publish":
@@ -53,45 +57,47 @@ export const HostConfigSchema = z.object({
    * on a routable container network (the VIC container-network case).
    */
   network: z.object({
-    mode: z.enum(["publish", "network"]).default("publish"),
-    address: z.string().min(1),
+    mode: z._default(z.enum(["publish", "network"]), "publish"),
+    address: NonEmpty(),
     /** Where the port is published ("publish" mode only; empty on a network). */
     publishAddress: z.string(),
-    port: z.number().int().min(1).max(65535),
-    name: z.string().optional(),
-    ip: z.string().optional(),
+    port: z.int().check(z.minimum(1), z.maximum(65535)),
+    name: z.optional(z.string()),
+    ip: z.optional(z.string()),
   }),
   /** The nested engine's configuration, kept so upgrade and regenerate-certs reproduce it. */
-  engineOptions: z
-    .object({
+  engineOptions: z._default(
+    z.object({
       daemon: z.record(z.string(), z.unknown()),
       flags: z.array(z.string()),
       env: z.record(z.string(), z.string()),
-    })
-    .default({ daemon: {}, flags: [], env: {} }),
-  resources: z
-    .object({
-      cpus: z.number().positive().optional(),
-      memoryBytes: z.number().int().positive().optional(),
-      cacheBytes: z.number().int().positive().optional(),
-    })
-    .default({}),
+    }),
+    { daemon: {}, flags: [], env: {} },
+  ),
+  resources: z._default(
+    z.object({
+      cpus: z.optional(z.number().check(z.positive())),
+      memoryBytes: z.optional(z.int().check(z.positive())),
+      cacheBytes: z.optional(z.int().check(z.positive())),
+    }),
+    {},
+  ),
   /** The registry cache this host pulls through (its mirror and trust are written at provisioning). */
-  registryCache: z
-    .object({
+  registryCache: z.optional(
+    z.object({
       host: z.string(),
       url: z.string(),
       registry: z.string(),
       /** The client pair presented to the cache (absent: the cache asks for none). */
-      clientCert: RelativePath.optional(),
-      clientKey: RelativePath.optional(),
-    })
-    .optional(),
+      clientCert: z.optional(RelativePath),
+      clientKey: z.optional(RelativePath),
+    }),
+  ),
   /**
    * A registry cache's client authentication: clients must present a certificate from the
    * store's CA or from this file's CA (the registry-client CA). Absent: an open registry.
    */
-  registryAuth: z.object({ clientCa: RelativePath }).optional(),
+  registryAuth: z.optional(z.object({ clientCa: RelativePath })),
   tls: z.object({
     keyType: z.enum(["ecdsa-p256", "rsa-2048"]),
     /** Every SAN in the server certificate. */

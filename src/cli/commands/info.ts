@@ -1,15 +1,15 @@
 import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
+import type { HostFiles } from "../../host/state.js";
 import type { HostConfig } from "../../store/host-config.js";
 import { out } from "../output.js";
 import { openStore } from "../store.js";
 
 /** Load a host and make sure it runs (url, env, config, version NAME need that). */
-async function runningHost(name: string) {
+async function runningHost(name: string): Promise<HostFiles> {
   const s = await openStore();
-  const { openHost } = await import("../../host/open.js");
-  const { requireRunning } = await import("../../host/lifecycle.js");
-  const host = openHost(s, name, 10_000);
+  const host = { config: s.load(name), dir: s.hostDir(name) };
+  const { requireRunning } = await import("../../host/state.js");
   await requireRunning(host);
   return host;
 }
@@ -46,9 +46,9 @@ export function defineInfo(program: Command): void {
     .description("print the host's state")
     .argument("<name>")
     .action(async (name: string) => {
-      const { openHost } = await import("../../host/open.js");
-      const state = await openHost(await openStore(), name, 10_000).driver.state();
-      out(state.state);
+      const s = await openStore();
+      const { hostState } = await import("../../host/state.js");
+      out((await hostState({ config: s.load(name), dir: s.hostDir(name) })).state);
     });
 
   program
@@ -148,17 +148,14 @@ export function defineInfo(program: Command): void {
     .description("show dinv's version, or with a host name its engine's")
     .argument("[name]")
     .action(async (name?: string) => {
-      const { packageVersion } = await import("../version.js");
+      const { versionLine } = await import("../version.js");
       if (!name) {
-        out(`dinv version ${packageVersion()}`);
+        out(versionLine());
         return;
       }
       const host = await runningHost(name);
-      const { innerClient } = await import("../../host/open.js");
-      const { call } = await import("../../engine/client.js");
-      const client = innerClient(host);
-      const version = (await call(client, () => client.docker.version())) as { Version?: string };
-      out(version.Version ?? "unknown");
+      const { hostEngineVersion } = await import("../../host/state.js");
+      out((await hostEngineVersion(host)) ?? "unknown");
     });
 }
 

@@ -35,7 +35,7 @@ export function defineLogsExec(program: Command): void {
     .argument("[command...]", "command and arguments (after --)")
     .action(async (name: string, command: string[]) => {
       const host = await open(name);
-      const { requireRunning } = await import("../../host/lifecycle.js");
+      const { requireRunning } = await import("../../host/state.js");
       await requireRunning(host);
       const { execInHost } = await import("../../host/exec.js");
       process.exitCode = await execInHost(host, command.length > 0 ? command : ["/bin/sh"]);
