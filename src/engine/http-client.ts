@@ -38,6 +38,11 @@ export class EngineHttpError extends Error {
 export interface EngineHttpClient extends CallTarget {
   /** GET a JSON document; engine errors and transport failures are translated (call()). */
   get<T>(path: string, query?: Record<string, string | boolean>): Promise<T>;
+  /**
+   * GET /_ping's Server header ("Docker/20.10.24 (linux)"): the engine's version for the price
+   * of a ping (/version also asks containerd and the runtimes).
+   */
+  pingServer(): Promise<string | undefined>;
 }
 
 /**
@@ -89,7 +94,15 @@ export function engineHttp(endpoint: Endpoint, options: { timeoutMs?: number } =
     endpoint,
     timeoutMs,
     get: <T>(path: string, query?: Record<string, string | boolean>) =>
-      call(client, () => getJson<T>(send, { ...base, path: withQuery(path, query) }, timeoutMs)),
+      call(
+        client,
+        async () => (await getJson<T>(send, { ...base, path: withQuery(path, query) }, timeoutMs)).body,
+      ),
+    pingServer: () =>
+      call(client, async () => {
+        const server = (await getJson(send, { ...base, path: "/_ping" }, timeoutMs)).headers.server;
+        return typeof server === "string" ? server : undefined;
+      }),
   };
   return client;
 }
@@ -116,8 +129,8 @@ function getJson<T>(
   send: typeof httpRequest,
   options: RequestOptions,
   timeoutMs: number | undefined,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+): Promise<{ body: T; headers: IncomingMessage["headers"] }> {
+  return new Promise((resolve, reject) => {
     const req = send({ ...options, method: "GET", headers: { Accept: "application/json" } });
     const timer =
       timeoutMs === undefined
@@ -149,7 +162,7 @@ function getJson<T>(
           body = undefined;
         }
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolve(body as T);
+        if (status >= 200 && status < 300) resolve({ body: body as T, headers: res.headers });
         else
           reject(
             new EngineHttpError(

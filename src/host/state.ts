@@ -49,6 +49,8 @@ export async function requireRunning(host: HostFiles, timeoutMs = 10_000): Promi
 /** The version of the host's own engine (undefined if it does not say), verified with the host's certificates. */
 export async function hostEngineVersion(host: HostFiles, timeoutMs = 10_000): Promise<string | undefined> {
   const client = engineHttp(hostEngineEndpoint(host.config, host.dir), { timeoutMs });
+  const fromPing = /^Docker\/(\S+)/.exec((await client.pingServer()) ?? "")?.[1];
+  if (fromPing) return fromPing;
   const version = await client.get<{ Version?: string } | undefined>("/version");
   return version?.Version;
 }
