@@ -55,14 +55,15 @@ start_private() {
   fi
   if ! { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }; then
     log "starting private dockerd on $SOCK (log: $LOG)"
-    # setsid: the daemon outlives this script and the shell that ran it.
-    setsid dockerd \
+    # setsid: the daemon outlives this script and the shell that ran it. Started from /, so that
+    # no process it spawns inherits a working directory (a checkout) that may be deleted later.
+    (cd / && exec setsid dockerd \
       --host "$PRIVATE_HOST" \
       --data-root "$STATE_DIR/data" \
       --exec-root "$RUN_DIR/exec" \
       --pidfile "$PIDFILE" \
       --group root \
-      >>"$LOG" 2>&1 </dev/null &
+      >>"$LOG" 2>&1 </dev/null) &
   fi
   for _ in $(seq 1 150); do
     answers "$PRIVATE_HOST" && return 0

@@ -149,9 +149,11 @@ start_private() {
     log "starting private podman service on $SOCK (log: $LOG)"
     # --time=0: never exit when idle. setsid: the service outlives this script.
     # Containers run by this service keep running when it stops (conmon holds them).
-    CONTAINERS_CONF="$CONF" CONTAINERS_STORAGE_CONF="$STORAGE_CONF" setsid \
+    # Started from /: the service's working directory is inherited by every conmon it spawns,
+    # and a checkout it was started from may be deleted ("conmon: Failed to get working directory").
+    (cd / && CONTAINERS_CONF="$CONF" CONTAINERS_STORAGE_CONF="$STORAGE_CONF" exec setsid \
       podman --log-level=info system service --time=0 "$PRIVATE_HOST" \
-      >>"$LOG" 2>&1 </dev/null &
+      >>"$LOG" 2>&1 </dev/null) &
     echo $! >"$PIDFILE"
   fi
   for _ in $(seq 1 150); do
