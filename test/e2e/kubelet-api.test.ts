@@ -14,12 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
-import type { KubeList, Node, Pod } from "../../src/kubelet/kube/types.js";
+import type { KubeList, Pod } from "../../src/kubelet/kube/types.js";
 import { loadKubeConfig, RestKubeApi } from "../../src/kubelet/kube/rest-api.js";
 import type { StatsSummary } from "../../src/kubelet/stats/types.js";
 import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import {
   kubeletRequest,
+  registeredKubeletPort,
   runChannels,
   runSpdyExec,
   spawnKubelet,
@@ -136,18 +137,7 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
       ],
       { DINV_STORAGE_PATH: join(dir, "store") },
     );
-    const node = await until(
-      "the node to register",
-      async () => {
-        if (kubelet && kubelet.child.exitCode !== null)
-          throw new Error(`kubelet exited: ${kubelet.output()}`);
-        const n = await api.request<Node>("GET", `/api/v1/nodes/${nodeName}`).catch(() => undefined);
-        return n?.status?.daemonEndpoints?.kubeletEndpoint?.Port ? n : undefined;
-      },
-      30_000,
-      50,
-    );
-    port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
+    port = await registeredKubeletPort(api, nodeName, kubelet);
     storeCa = readFileSync(join(dir, "store", "certs", "ca.pem"), "utf8");
     admin = { cert: pki.client, ca: storeCa };
     await Promise.all([
