@@ -35,17 +35,27 @@ export class PodPortDialer {
   }
 }
 
-function dial(host: string, port: number, timeoutMs: number): Promise<Socket> {
+async function dial(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  try {
+    return await connectWithin(host, port, timeoutMs);
+  } catch (err) {
+    const cause = err as Error & { code?: string };
+    throw new StreamingError(dialFailure(host, port, cause), 503, { cause });
+  }
+}
+
+/** A TCP connection to host:port, or the connection error (ETIMEDOUT after timeoutMs). */
+export function connectWithin(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const timer = setTimeout(
       () => fail(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" })),
       timeoutMs,
     );
-    const fail = (err: Error & { code?: string }) => {
+    const fail = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new StreamingError(dialFailure(host, port, err), 503, { cause: err }));
+      reject(err);
     };
     socket.once("error", fail);
     socket.once("connect", () => {

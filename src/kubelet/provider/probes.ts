@@ -7,10 +7,10 @@
  */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { connect } from "node:net";
 import { errorMessage } from "../../errors.js";
 import type { Container, Probe } from "../kube/types.js";
 import type { StreamingEngine } from "./engine.js";
+import { connectWithin } from "./pod-ports.js";
 
 export interface ProbeOutcome {
   ok: boolean;
@@ -102,21 +102,17 @@ async function execProbe(
   }
 }
 
-function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve({ ok: true, message: "" });
-    });
-    socket.once("timeout", () => {
-      socket.destroy();
-      resolve({ ok: false, message: `dial tcp ${host}:${port}: i/o timeout` });
-    });
-    socket.once("error", (err) =>
-      resolve({ ok: false, message: `dial tcp ${host}:${port}: ${err.message}` }),
-    );
-  });
+async function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
+  try {
+    (await connectWithin(host, port, timeoutMs)).destroy();
+    return { ok: true, message: "" };
+  } catch (err) {
+    const { code, message } = err as Error & { code?: string };
+    return {
+      ok: false,
+      message: `dial tcp ${host}:${port}: ${code === "ETIMEDOUT" ? "i/o timeout" : message}`,
+    };
+  }
 }
 
 function httpProbe(
