@@ -1,17 +1,12 @@
 /**
  * Entry point: parses the command line, dispatches to one command module, and turns
  * expected failures into one line on stderr with exit code 1 (stack traces only with --debug).
- * Command modules are imported lazily so that `dinv version` and `dinv env` start fast;
- * plain `dinv version` (run in shell prompts) answers without loading the parser at all.
+ * Command modules are imported lazily so that `dinv env` starts fast; plain `dinv version`
+ * (run in shell prompts) is answered by bin/dinv before this module is even loaded.
  */
 import { errorMessage, DinvError } from "../errors.js";
-import { versionLine } from "./version.js";
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 3 && argv[2] === "version") {
-    process.stdout.write(`${versionLine()}\n`);
-    return 0;
-  }
   const { CommanderError } = await import("commander");
   const { buildProgram } = await import("./program.js");
   const program = buildProgram();
