@@ -128,7 +128,7 @@ export function upstreamUrl(value: string): string {
  * that asks for one cannot be another cache's upstream.
  */
 function refuseAuthenticatedUpstream(store: HostStore, upstream: string): void {
-  const host = /^https:\/\/dinv-([^:/]+):5000$/.exec(upstream)?.[1];
+  const host = new RegExp(`^https://dinv-([^:/]+):${REGISTRY_PORT}$`).exec(upstream)?.[1];
   if (host === undefined || !store.exists(host)) return;
   const upstreamCache = store.load(host);
   if (upstreamCache.personality === "registry-cache" && upstreamCache.registryAuth) {
