@@ -28,6 +28,12 @@ export interface Capabilities {
    * which fit by construction). dinv then probes and sets per-container Ulimits that fit.
    */
   defaultUlimitsMayExceedHost: boolean;
+  /** The engine restarts containers by their restart policy (a VCH never does: vmware/vic#4033). */
+  restartPolicies: boolean;
+  /** Volumes come from named volume stores the endpoint lists in /info (VIC's VolumeStores row). */
+  volumeStores: boolean;
+  /** Images arrive only by pull from a registry (a VCH has no load, import or build). */
+  pullOnly: boolean;
 }
 
 const CAPABILITIES: Record<Flavor, Capabilities> = {
@@ -41,6 +47,9 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     build: true,
     cpuUnit: "cores",
     defaultUlimitsMayExceedHost: false,
+    restartPolicies: true,
+    volumeStores: false,
+    pullOnly: false,
   },
   podman: {
     privileged: true,
@@ -52,6 +61,9 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     build: true,
     cpuUnit: "cores",
     defaultUlimitsMayExceedHost: true,
+    restartPolicies: true,
+    volumeStores: false,
+    pullOnly: false,
   },
   vic: {
     privileged: false,
@@ -63,6 +75,9 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     build: false,
     cpuUnit: "MHz",
     defaultUlimitsMayExceedHost: false,
+    restartPolicies: false,
+    volumeStores: true,
+    pullOnly: true,
   },
 };
 
@@ -83,6 +98,8 @@ export interface EngineInfo {
   Name?: string;
   /** Only Podman reports it (the Buildah library it builds with). */
   BuildahVersion?: string;
+  /** Name/value rows; a VCH lists its volume stores, limits and usage here. */
+  SystemStatus?: Array<[string, string]> | null;
 }
 export interface EngineVersion {
   Version?: string;
@@ -121,6 +138,8 @@ export interface EngineProfile {
   memoryBytes: number;
   os: string;
   arch: string;
+  /** The volume stores a VCH offers (its /info "VolumeStores" row); undefined elsewhere. */
+  volumeStores?: string[];
 }
 
 export function profileFrom(info: EngineInfo, version: EngineVersion): EngineProfile {
@@ -143,7 +162,14 @@ export function profileFrom(info: EngineInfo, version: EngineVersion): EnginePro
     memoryBytes: info.MemTotal ?? 0,
     os: version.Os ?? "linux",
     arch: version.Arch ?? "amd64",
+    ...(capabilities.volumeStores ? { volumeStores: volumeStoresOf(info) } : {}),
   };
+}
+
+/** backends/system.go: the first SystemStatus row, "VolumeStores", holds the names separated by spaces. */
+function volumeStoresOf(info: EngineInfo): string[] {
+  const row = (info.SystemStatus ?? []).find(([key]) => key === "VolumeStores");
+  return (row?.[1] ?? "").split(" ").filter(Boolean);
 }
 
 /** Ask the endpoint who it is. */

@@ -29,6 +29,7 @@ import {
   waitReadyOrExplain,
 } from "./provision.js";
 import { registryCacheLink, type RegistryAuth } from "./registry-cache.js";
+import { ensureImage } from "./image-pull.js";
 import { applyResources, type Resources } from "./resources.js";
 
 export interface CreateOptions {
@@ -94,13 +95,14 @@ export async function createHost(
     const client = connect(endpoint, { timeoutMs: Math.max(5_000, options.timeoutSeconds * 1000) });
     const profile = await detectEngine(client);
     const image = options.image ?? personality.defaultImage;
-    await call(client, () => client.docker.getImage(image).inspect()).catch((err: unknown) => {
-      throw new CreateError(`image ${image} is not on ${endpoint.url}`, {
-        cause: err,
-        hint: "build it with images/*/build-offline.sh (or load it there), or pick one with --image",
-      });
-    });
     progress.done(`${profile.flavor} ${profile.version}`);
+    checkVolumeStore(profile, options.resources?.volumeStore);
+    await ensureImage(client, image, profile, progress);
+    if (!profile.capabilities.restartPolicies) {
+      progress.warn(
+        `${profile.flavor === "vic" ? "a VCH" : "this endpoint"} has no restart policies: after the endpoint or the host's container restarts, bring the host back with \`dinv start ${name}\``,
+      );
+    }
     for (const note of applyResources(options.resources ?? {}, profile.flavor).notes) progress.warn(note);
 
     step("preparing certificates");
@@ -283,12 +285,42 @@ async function ensureNamesFree(
     return;
   }
   progress.step(`creating volume ${names.volume}`);
-  await driver.createVolume(
-    hostLabels(config, "cache"),
-    applyResources(config.resources, profile.flavor).volumeOptions,
-  );
+  const { volumeOptions } = applyResources(config.resources, profile.flavor);
+  await driver.createVolume(hostLabels(config, "cache"), volumeOptions);
   undo.push({ what: `volume ${names.volume}`, run: () => driver.removeVolume() });
-  progress.done();
+  progress.done(
+    volumeOptions.Capacity
+      ? `${volumeOptions.Capacity.replace(/MB$/, "")} MiB${volumeOptions.VolumeStore ? ` in store ${volumeOptions.VolumeStore}` : ""}`
+      : undefined,
+  );
+}
+
+/**
+ * Where the cache volume's disk comes from: on a VCH a volume store must exist (a VCH deployed
+ * without one fails every volume create late, with "No volume store named (default) exists").
+ */
+export function checkVolumeStore(profile: EngineProfile, wanted: string | undefined): void {
+  if (!profile.capabilities.volumeStores) {
+    if (wanted !== undefined) {
+      throw new CreateError(`--volume-store applies to VIC only; ${profile.flavor} has no volume stores`, {
+        hint: "leave it out on this endpoint",
+      });
+    }
+    return;
+  }
+  const stores = profile.volumeStores ?? [];
+  const store = wanted ?? "default";
+  if (stores.includes(store)) return;
+  throw new CreateError(
+    stores.length
+      ? `the VCH has no volume store named "${store}"; it has: ${stores.join(", ")}`
+      : `the VCH has no volume store, and the image cache needs one`,
+    {
+      hint: stores.length
+        ? `pass --volume-store ${stores[0]}`
+        : "add one with vic-machine configure --volume-store DATASTORE/PATH:default",
+    },
+  );
 }
 
 /** Issue and store the host's server certificate for its current address. */

@@ -113,7 +113,9 @@ export async function createMachineContainer(
   return id;
 }
 
-const PORT_TAKEN = /port is already allocated|address already in use|bind for .* failed/i;
+/** Docker Engine, Podman, and a VCH ("error mapping ports: port N is not available", portmap.go). */
+const PORT_TAKEN =
+  /port is already allocated|address already in use|bind for .* failed|port \d+ is not available/i;
 
 export function isPortTaken(err: unknown): boolean {
   return PORT_TAKEN.test((err as Error)?.message ?? "");

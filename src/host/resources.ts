@@ -41,7 +41,15 @@ export interface Resources {
   cpus?: number;
   memoryBytes?: number;
   cacheBytes?: number;
+  /** The VCH volume store the cache volume comes from (VIC only; VIC's default: "default"). */
+  volumeStore?: string;
 }
+
+/**
+ * A VCH makes a 1 GiB disk for a volume created without Capacity (the port layer's default), far
+ * too small for an image cache; dinv asks for this much unless --cache-size says otherwise.
+ */
+export const VIC_DEFAULT_CACHE_BYTES = 20 * 1024 ** 3;
 
 const MIB = 1024 ** 2;
 /** A VCH sizes containerVMs in 128 MiB steps with a 512 MiB minimum (design.md). */
@@ -64,9 +72,12 @@ export function applyResources(
   if (resources.memoryBytes !== undefined) {
     hostConfig.Memory = flavor === "vic" ? vicMemory(resources.memoryBytes) : resources.memoryBytes;
   }
-  if (resources.cacheBytes !== undefined) {
-    if (flavor === "vic") volumeOptions.Capacity = `${Math.ceil(resources.cacheBytes / MIB)}MB`;
-    else notes.push(`--cache-size cannot be enforced on ${flavor}: its local volumes grow with their data`);
+  if (flavor === "vic") {
+    // The port layer makes a disk of Capacity x 1024 KB: "NMB" is N MiB (storage_handlers.go).
+    volumeOptions.Capacity = `${Math.ceil((resources.cacheBytes ?? VIC_DEFAULT_CACHE_BYTES) / MIB)}MB`;
+    if (resources.volumeStore) volumeOptions.VolumeStore = resources.volumeStore;
+  } else if (resources.cacheBytes !== undefined) {
+    notes.push(`--cache-size cannot be enforced on ${flavor}: its local volumes grow with their data`);
   }
   return { hostConfig, volumeOptions, notes };
 }

@@ -3,6 +3,7 @@ import { detectEngine } from "../engine/flavor.js";
 import { DinvError, errorMessage } from "../errors.js";
 import { personalityNamed } from "../personalities/index.js";
 import type { HostStore } from "../store/host-store.js";
+import { ensureImage } from "./image-pull.js";
 import { openHost } from "./open.js";
 import type { Progress } from "./progress.js";
 import { createMachineContainer, provisionArchive, startAndWait } from "./provision.js";
@@ -32,11 +33,9 @@ export async function upgradeHost(
   const image = options.image ?? personality.defaultImage;
   const { client, driver, config } = host;
   const profile = await detectEngine(client);
-  const target = await call(client, () => client.docker.getImage(image).inspect()).catch((err: unknown) => {
-    throw new DinvError(`image ${image} is not on ${client.endpoint.url}`, {
-      cause: err,
-      hint: "build or load it there first",
-    });
+  // Where images come only by pull, "the newest image" is what the registry has now.
+  const target = await ensureImage(client, image, profile, progress, {
+    refresh: profile.capabilities.pullOnly,
   });
   const current = await call(client, () => driver.inspect());
   if (!current)
@@ -44,7 +43,8 @@ export async function upgradeHost(
       hint: `remove the host with \`dinv rm -f ${name}\``,
     });
   const from = config.container.image;
-  if (current.Image === target.Id) return { name, from, to: image, upgraded: false };
+  // A VCH's container inspect gives a bare hex id where its image inspect says "sha256:…".
+  if (bareId(current.Image) === bareId(target.Id)) return { name, from, to: image, upgraded: false };
 
   const upgraded = { ...config, container: { ...config.container, image } };
   // The files the new container gets are read before the host is touched: a lost key stops here.
@@ -76,4 +76,8 @@ export async function upgradeHost(
   await driver.removeContainer(current.Id);
   await store.save(upgraded);
   return { name, from, to: image, upgraded: true };
+}
+
+function bareId(id: string): string {
+  return id.replace(/^sha256:/, "");
 }

@@ -79,6 +79,7 @@ export const HostConfigSchema = z.object({
       cpus: z.optional(z.number().check(z.positive())),
       memoryBytes: z.optional(z.int().check(z.positive())),
       cacheBytes: z.optional(z.int().check(z.positive())),
+      volumeStore: z.optional(z.string()),
     }),
     {},
   ),

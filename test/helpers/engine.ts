@@ -1,23 +1,29 @@
 /**
  * The real engine the e2e tests talk to, a parameter of the suites: DINV_TEST_ENGINE=docker
  * (the default: whatever DOCKER_HOST or the docker CLI's context names; scripts/test.sh starts
- * a private dockerd and exports DOCKER_HOST) or podman (DINV_PODMAN_HOST, else the socket of
- * scripts/podman.sh's private service). The CLI runs in tests get the same endpoint.
- * No engine is a failure, not a skip: these tests exist to run against a real one.
+ * a private dockerd and exports DOCKER_HOST), podman (DINV_PODMAN_HOST, else the socket of
+ * scripts/podman.sh's private service) or vch (DINV_VCH_HOST with DINV_VCH_CERT_PATH, else
+ * scripts/vch.sh's VCH emulator; a real VCH when they point at one). The CLI runs in tests get
+ * the same endpoint. No engine is a failure, not a skip: these tests exist to run against a real one.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type EngineClient } from "../../src/engine/client.js";
 import { detectEngine, type Flavor } from "../../src/engine/flavor.js";
 import { resolveEndpoint } from "../../src/engine/resolve.js";
 
-export const HOST_IMAGE = process.env.DINV_TEST_IMAGE ?? "dinv/host:latest";
-
 export const PODMAN_HOST = process.env.DINV_PODMAN_HOST ?? "unix:///run/dinv-podman/podman.sock";
+export const VCH_HOST = process.env.DINV_VCH_HOST ?? "tcp://127.0.0.1:12376";
+export const VCH_CERT_PATH = process.env.DINV_VCH_CERT_PATH ?? "/var/lib/dinv-vch/certs";
+/** The registry a VCH pulls from (scripts/vch.sh starts one on loopback and pushes the host images). */
+export const VCH_REGISTRY = process.env.DINV_VCH_REGISTRY ?? "127.0.0.1:5111";
 
-function chosenEngine(): Extract<Flavor, "docker" | "podman"> {
+type TestFlavor = Extract<Flavor, "docker" | "podman" | "vic">;
+
+function chosenEngine(): TestFlavor {
   const engine = process.env.DINV_TEST_ENGINE ?? "docker";
+  if (engine === "vch") return "vic";
   if (engine !== "docker" && engine !== "podman") {
-    throw new Error(`DINV_TEST_ENGINE="${engine}": use docker or podman`);
+    throw new Error(`DINV_TEST_ENGINE="${engine}": use docker, podman or vch`);
   }
   return engine;
 }
@@ -25,21 +31,33 @@ function chosenEngine(): Extract<Flavor, "docker" | "podman"> {
 /** The flavor of engine this run of the suites targets. */
 export const TEST_ENGINE = chosenEngine();
 
+/** A VCH only pulls: the suites use the host image as its registry serves it. */
+export const HOST_IMAGE =
+  process.env.DINV_TEST_IMAGE ??
+  (TEST_ENGINE === "vic" ? `${VCH_REGISTRY}/dinv/host:latest` : "dinv/host:latest");
+
+/** `dinv create` arguments that pick the test image where the default one cannot be had (a VCH). */
+export const IMAGE_ARGS: string[] = TEST_ENGINE === "vic" ? ["--image", HOST_IMAGE] : [];
+
 /** The environment that points a client (dinv, the docker CLI) at the test engine. */
 export const TEST_ENGINE_ENV: NodeJS.ProcessEnv =
   TEST_ENGINE === "podman"
     ? { DOCKER_HOST: PODMAN_HOST, DOCKER_TLS_VERIFY: "", DOCKER_TLS: "", DOCKER_CERT_PATH: "" }
-    : {};
+    : TEST_ENGINE === "vic"
+      ? { DOCKER_HOST: VCH_HOST, DOCKER_TLS_VERIFY: "1", DOCKER_TLS: "", DOCKER_CERT_PATH: VCH_CERT_PATH }
+      : {};
 
-/** Suite titles name the engine, so the two runs tell apart in reports. */
-export const ENGINE_NAME = TEST_ENGINE === "podman" ? "Podman" : "Docker Engine";
+/** Suite titles name the engine, so the runs tell apart in reports. */
+export const ENGINE_NAME = { docker: "Docker Engine", podman: "Podman", vic: "VCH" }[TEST_ENGINE];
 
 export async function testEngine(): Promise<EngineClient> {
   const client = connect(resolveEndpoint({}, { ...process.env, ...TEST_ENGINE_ENV }), { timeoutMs: 30_000 });
   try {
     await client.docker.ping();
   } catch (err) {
-    const how = TEST_ENGINE === "podman" ? "scripts/podman.sh" : "scripts/test.sh";
+    const how = { docker: "scripts/test.sh", podman: "scripts/podman.sh", vic: "scripts/vch.sh" }[
+      TEST_ENGINE
+    ];
     throw new Error(
       `no ${ENGINE_NAME} answers at ${client.endpoint.url} (${(err as Error).message}); start it with ${how}`,
     );
@@ -49,6 +67,8 @@ export async function testEngine(): Promise<EngineClient> {
   if (flavor !== TEST_ENGINE) {
     throw new Error(`${client.endpoint.url} is ${flavor}, but DINV_TEST_ENGINE asks for ${TEST_ENGINE}`);
   }
+  // A VCH gets the image by pull (dinv pulls it; tests that make containers themselves pull first).
+  if (TEST_ENGINE === "vic") return client;
   try {
     await client.docker.getImage(HOST_IMAGE).inspect();
   } catch {

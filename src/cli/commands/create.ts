@@ -74,7 +74,11 @@ export function defineCreate(program: Command): void {
     .option("--memory <size>", "memory for the host, e.g. 4g (a VCH: its containerVM's memory)")
     .option(
       "--cache-size <size>",
-      "size of the image cache volume, where the endpoint can size volumes (VIC)",
+      "size of the image cache volume, where the endpoint can size volumes (VIC; default there 20g)",
+    )
+    .option(
+      "--volume-store <name>",
+      "VIC: the VCH volume store the image cache comes from (default: default)",
     )
     .option("--timeout <seconds>", "how long to wait for the host's engine", seconds, 60)
     .option("--keep-on-failure", "keep what was created when creation fails")
@@ -88,6 +92,7 @@ export function defineCreate(program: Command): void {
         ...(typeof opts.cacheSize === "string"
           ? { cacheBytes: parseSize(opts.cacheSize, "--cache-size") }
           : {}),
+        ...(typeof opts.volumeStore === "string" ? { volumeStore: opts.volumeStore } : {}),
       };
       if (opts.ip !== undefined && opts.network === undefined) {
         throw new DinvError("--ip goes with --network", { hint: "e.g. --network lan --ip 10.0.5.20" });

@@ -94,7 +94,9 @@ export function hostContainerOptions(spec: HostContainerSpec): Dockerode.Contain
     ...spec.resources,
     ...privilegeHostConfig(spec.privilege),
     ...ulimitsHostConfig(spec.ulimits),
-    Mounts: [{ Type: "volume", Source: spec.volumeName, Target: spec.dataDir ?? ENGINE_DATA_DIR }],
+    // Binds, not Mounts: a VCH reads only Binds and Config.Volumes (VIC's storage_proxy.go) and
+    // would give the image's VOLUME an anonymous 1 GiB disk instead; all engines read Binds.
+    Binds: [`${spec.volumeName}:${spec.dataDir ?? ENGINE_DATA_DIR}`],
     RestartPolicy: { Name: spec.restartPolicy ?? "unless-stopped" },
     Init: false, // the image runs tini itself
   };
