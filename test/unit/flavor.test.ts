@@ -81,6 +81,9 @@ describe("capabilities", () => {
       build: true,
       cpuUnit: "cores",
       defaultUlimitsMayExceedHost: false,
+      restartPolicies: true,
+      volumeStores: false,
+      pullOnly: false,
     });
   });
 
@@ -108,6 +111,9 @@ describe("capabilities", () => {
       build: false,
       cpuUnit: "MHz",
       defaultUlimitsMayExceedHost: false,
+      restartPolicies: false,
+      volumeStores: true,
+      pullOnly: true,
     });
   });
 
