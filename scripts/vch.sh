@@ -80,8 +80,9 @@ ensure_emulator() {
   [ -f "$ROOT/dist/test/fixtures/vch/main.js" ] || (cd "$ROOT" && npm run --silent build >&2)
   log "starting the VCH emulator on 127.0.0.1:$VCH_PORT (log: $LOG)"
   # From / so that the service does not hold a checkout that may be deleted.
+  rm -f "$PIDFILE"
   (cd / && setsid node "$ROOT/dist/test/fixtures/vch/main.js" --backend "$BACKEND" \
-    --state-dir "$STATE_DIR" --port "$VCH_PORT" >>"$LOG" 2>&1 </dev/null & echo $! >"$PIDFILE")
+    --state-dir "$STATE_DIR" --port "$VCH_PORT" --pid-file "$PIDFILE" >>"$LOG" 2>&1 </dev/null &)
   for _ in $(seq 100); do
     answers && return 0
     sleep 0.1

@@ -282,6 +282,9 @@ async function ensureNamesFree(
       );
     }
     progress.warn(`reusing the data kept in volume ${names.volume}`);
+    if (profile.capabilities.volumeCapacityOption && config.resources.cacheBytes !== undefined) {
+      progress.warn(`--cache-size applies to a new volume only: volume ${names.volume} keeps its size`);
+    }
     return;
   }
   progress.step(`creating volume ${names.volume}`);

@@ -17,7 +17,7 @@ export interface UpgradeResult {
 }
 
 /**
- * Move a host to the newest (or a given) image: keep its name, volume (the image cache),
+ * Move a host to the newest image of its reference (or to a given one): keep its name, volume (the image cache),
  * certificates, engine options and port; recreate the container; leave it running or
  * stopped as it was. The old container is kept (renamed) until the new one answers, and
  * comes back if anything fails.
@@ -30,8 +30,9 @@ export async function upgradeHost(
 ): Promise<UpgradeResult> {
   const host = openHost(store, name);
   const personality = personalityNamed(host.config.personality);
-  const image = options.image ?? personality.defaultImage;
   const { client, driver, config } = host;
+  // Without --image: the reference the host runs, read again (a rebuilt or re-pushed tag moves it).
+  const image = options.image ?? config.container.image;
   const profile = await detectEngine(client);
   // Where images come only by pull, "the newest image" is what the registry has now.
   const target = await ensureImage(client, image, profile, progress, {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import {
   ENGINE_NAME,
   HOST_IMAGE,
+  IMAGE_ARGS,
   TEST_ENGINE,
   removeLabelled,
   runId,
@@ -39,7 +40,7 @@ describe(`dinv CLI (real ${ENGINE_NAME}, real docker CLI)`, () => {
   });
 
   it("creates a host that answers over TLS", async () => {
-    const created = await box.dinv(["create", name]);
+    const created = await box.dinv(["create", ...IMAGE_ARGS, name]);
     assertOk(created, "create");
     assert.match(created.stdout, new RegExp(`Host "${name}" is running`));
     const hostDir = join(box.store, "hosts", name);
@@ -54,6 +55,16 @@ describe(`dinv CLI (real ${ENGINE_NAME}, real docker CLI)`, () => {
       JSON.stringify(config),
       new RegExp(box.store),
       "config.json holds relative paths only",
+    );
+  });
+
+  it("mounts its cache volume at /var/lib/docker, and no other volume", async () => {
+    // A VCH reads only Binds and Config.Volumes: a cache given as Mounts was never attached there.
+    const info = await engine.docker.getContainer(`dinv-${name}`).inspect();
+    const volumes = info.Mounts.filter((m) => m.Type === "volume");
+    assert.deepEqual(
+      volumes.map((m) => [m.Name, m.Destination]),
+      [[`dinv-${name}-cache`, "/var/lib/docker"]],
     );
   });
 
@@ -201,8 +212,8 @@ describe(`dinv CLI failures (real ${ENGINE_NAME})`, () => {
 
   it("lets exactly one of two concurrent creates of one name win", async () => {
     const [a, b] = await Promise.all([
-      box.dinv(["create", "--no-context", name]),
-      box.dinv(["create", "--no-context", name]),
+      box.dinv(["create", ...IMAGE_ARGS, "--no-context", name]),
+      box.dinv(["create", ...IMAGE_ARGS, "--no-context", name]),
     ]);
     const codes = [a.code, b.code].sort();
     assert.deepEqual(codes, [0, 1], `${a.stderr}\n${b.stderr}`);
@@ -230,14 +241,21 @@ describe(`dinv CLI failures (real ${ENGINE_NAME})`, () => {
   });
 
   it("reuses a kept cache volume when the name is created again", async () => {
-    const again = await box.dinv(["create", "--no-context", "--cache-size", "2g", name]);
+    const again = await box.dinv(["create", ...IMAGE_ARGS, "--no-context", "--cache-size", "2g", name]);
     assertOk(again, "create over a kept cache");
     assert.match(again.stderr, /reusing the data kept in volume/);
-    // Neither Docker Engine nor Podman can size a local volume: create says so rather than pretend.
-    assert.match(
-      again.stderr,
-      new RegExp(`warning: --cache-size cannot be enforced on ${TEST_ENGINE}: its local volumes grow`),
-    );
+    if (TEST_ENGINE === "vic") {
+      // A VCH volume is a disk of the size it was made with: the kept one keeps its 20 GiB.
+      assert.match(again.stderr, /--cache-size applies to a new volume only: volume dinv-\S+ keeps its size/);
+      const volume = await engine.docker.getVolume(`dinv-${name}-cache`).inspect();
+      assert.equal(volume.Options?.Capacity, "20480MB");
+    } else {
+      // Neither Docker Engine nor Podman can size a local volume: create says so rather than pretend.
+      assert.match(
+        again.stderr,
+        new RegExp(`warning: --cache-size cannot be enforced on ${TEST_ENGINE}: its local volumes grow`),
+      );
+    }
     assertOk(await box.dinv(["rm", "-y", name]), "rm");
   });
 
@@ -248,7 +266,7 @@ describe(`dinv CLI failures (real ${ENGINE_NAME})`, () => {
       Image: HOST_IMAGE,
       Labels: { "io.dinv.host": name },
     });
-    const result = await box.dinv(["create", "--no-context", other]);
+    const result = await box.dinv(["create", ...IMAGE_ARGS, "--no-context", other]);
     assertCleanFailure(result, new RegExp(`a container named dinv-${other} already exists`));
     await squatter.inspect(); // still there
     assert.ok(!existsSync(join(box.store, "hosts", other)), "no host folder");

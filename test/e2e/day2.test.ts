@@ -10,7 +10,17 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
-import { ENGINE_NAME, HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
+import {
+  ENGINE_NAME,
+  HOST_IMAGE,
+  IMAGE_ARGS,
+  TEST_ENGINE,
+  imageWorkshop,
+  publishImage,
+  removeLabelled,
+  runId,
+  testEngine,
+} from "../helpers/engine.js";
 import { tinyRootfsTar } from "../helpers/tiny-image.js";
 import { assertOk } from "../helpers/assert.js";
 
@@ -20,7 +30,10 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
   let box: Sandbox;
   let engine: EngineClient;
   const name = runId("day2");
-  const nextImage = `dinv-e2e/host-next:${name}`;
+  const nextLocal = `dinv-e2e/host-next:${name}`;
+  /** The upgrade target as the test engine gets it (on a VCH: from its registry). */
+  let nextImage = nextLocal;
+  let workshop: EngineClient;
   let hostDir: string;
   const sans = () => new X509Certificate(readFileSync(join(hostDir, "server.pem"))).subjectAltName;
   const docker = (args: string[]) => box.docker(["--context", name, ...args]);
@@ -30,23 +43,35 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
     box = sandbox();
     hostDir = join(box.store, "hosts", name);
     // A second host image with another id, made locally (no registry): the upgrade target.
-    const seed = await engine.docker.createContainer({ Image: HOST_IMAGE, Labels: { "io.dinv.test": name } });
+    // (A VCH can commit nothing: the image is made on the engine behind it and pushed to its registry.)
+    workshop = imageWorkshop(engine);
+    const seed = await workshop.docker.createContainer({
+      Image: HOST_IMAGE,
+      Labels: { "io.dinv.test": name },
+    });
     await seed.commit({
-      repo: nextImage.split(":")[0],
-      tag: nextImage.split(":")[1],
+      repo: nextLocal.split(":")[0],
+      tag: nextLocal.split(":")[1],
       changes: [`LABEL io.dinv.test.next=${name}`],
     });
     await seed.remove({ v: true });
+    nextImage = await publishImage(workshop, nextLocal);
   });
 
   after(async () => {
     await box.dinv(["rm", "-f", "-y", name]);
     await removeLabelled(engine, name, "io.dinv.host");
     await removeLabelled(engine, name);
-    await engine.docker
-      .getImage(nextImage)
-      .remove()
-      .catch(() => undefined);
+    for (const [client, image] of [
+      [engine, nextImage],
+      [workshop, nextLocal],
+      [workshop, nextImage],
+    ] as const) {
+      await client.docker
+        .getImage(image)
+        .remove()
+        .catch(() => undefined);
+    }
     box.cleanup();
   });
 
@@ -56,6 +81,7 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
     assertOk(
       await box.dinv([
         "create",
+        ...IMAGE_ARGS,
         "--engine-label",
         "team=blue",
         "--engine-insecure-registry",
@@ -96,7 +122,8 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
     assert.deepEqual(doc.RegistryConfig.Mirrors, ["https://mirror.internal/"]);
     assert.equal(doc.RegistryConfig.IndexConfigs["registry.internal:5000"]?.Secure, false);
     const outer = await engine.docker.getContainer(`dinv-${name}`).inspect();
-    assert.equal(outer.HostConfig.Memory, 1024 ** 3);
+    // A VCH's inspect reports the containerVM's memory in MB.
+    assert.equal(outer.HostConfig.Memory, TEST_ENGINE === "vic" ? 1024 : 1024 ** 3);
   });
 
   it("keeps a running container alive across regenerate-certs, with every SAN kept", async () => {
@@ -155,7 +182,7 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
 
   it("leaves a stopped host stopped when upgrading", async () => {
     assertOk(await box.dinv(["stop", name]), "stop");
-    assertOk(await box.dinv(["upgrade", name]), "upgrade back to the default image");
+    assertOk(await box.dinv(["upgrade", "--image", HOST_IMAGE, name]), "upgrade back to the default image");
     assert.equal((await box.dinv(["status", name])).stdout.trim(), "Stopped");
     const outer = await engine.docker.getContainer(`dinv-${name}`).inspect();
     assert.equal(outer.Config.Labels?.["io.dinv.test.next"], undefined, "back on the default image");

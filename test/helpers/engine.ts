@@ -67,8 +67,11 @@ export async function testEngine(): Promise<EngineClient> {
   if (flavor !== TEST_ENGINE) {
     throw new Error(`${client.endpoint.url} is ${flavor}, but DINV_TEST_ENGINE asks for ${TEST_ENGINE}`);
   }
-  // A VCH gets the image by pull (dinv pulls it; tests that make containers themselves pull first).
-  if (TEST_ENGINE === "vic") return client;
+  // A VCH gets images only by pull: tests that make containers themselves need it there.
+  if (TEST_ENGINE === "vic") {
+    await pullImage(client, HOST_IMAGE);
+    return client;
+  }
   try {
     await client.docker.getImage(HOST_IMAGE).inspect();
   } catch {
@@ -97,4 +100,48 @@ export async function removeLabelled(
   await Promise.all(containers.map((c) => client.docker.getContainer(c.Id).remove({ force: true, v: true })));
   const { Volumes } = await client.docker.listVolumes({ filters });
   await Promise.all((Volumes ?? []).map((v) => client.docker.getVolume(v.Name).remove()));
+}
+
+/** Pull an image into the engine (a VCH's only way to get one). */
+export async function pullImage(client: EngineClient, ref: string): Promise<void> {
+  const stream = await client.docker.pull(ref);
+  await new Promise<void>((resolve, reject) =>
+    client.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+  );
+}
+
+/**
+ * Where the suites make images a VCH then pulls: the engine behind the emulator (DINV_VCH_BACKEND),
+ * which pushes to the VCH's registry. On Docker Engine and Podman, the test engine itself.
+ */
+export function imageWorkshop(client: EngineClient): EngineClient {
+  if (TEST_ENGINE !== "vic") return client;
+  return connect(
+    resolveEndpoint({ endpoint: process.env.DINV_VCH_BACKEND ?? "unix:///run/dinv-engine/docker.sock" }, {}),
+    {
+      timeoutMs: 120_000,
+    },
+  );
+}
+
+/**
+ * Make `local` (an image on the workshop engine) available to the test engine: on a VCH, tagged
+ * and pushed to its registry, returning the reference to pull; elsewhere the local name as it is.
+ */
+export async function publishImage(workshop: EngineClient, local: string): Promise<string> {
+  if (TEST_ENGINE !== "vic") return local;
+  const [repo = local, tag = "latest"] = local.split(/:(?=[^/:]+$)/);
+  const target = `${VCH_REGISTRY}/${repo}`;
+  await workshop.docker.getImage(local).tag({ repo: target, tag });
+  // The engine wants an X-Registry-Auth header even for an open registry.
+  const authconfig = { username: "", password: "", serveraddress: VCH_REGISTRY };
+  const stream = await workshop.docker.getImage(`${target}:${tag}`).push({ authconfig });
+  await new Promise<void>((resolve, reject) =>
+    workshop.docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (event: { error?: string }) => event.error && reject(new Error(event.error)),
+    ),
+  );
+  return `${target}:${tag}`;
 }
