@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything (npm, engine, host image, build) and run the whole test suite:
 # lint + unit tests + end-to-end tests against the real engine, then the long fault tests,
-# then the CLI and day-2 suites again against Podman (scripts/podman.sh, a private service).
+# then the CLI and day-2 suites again against Podman (scripts/podman.sh, a private service),
+# and against the VCH emulator (scripts/vch.sh) with the VCH's own suite.
 #   scripts/test.sh            # what CI runs
 set -euo pipefail
 # shellcheck source=lib/prepare.sh
@@ -15,3 +16,7 @@ scripts/podman.sh >/dev/null
 DINV_DOCKER_HOST="$DOCKER_HOST" scripts/podman.sh images
 step "CLI and day-2 suites against Podman"
 npm run test:podman
+step "VCH emulator"
+scripts/vch.sh >/dev/null
+step "CLI, day-2 and VCH suites against the VCH emulator"
+npm run test:vch
