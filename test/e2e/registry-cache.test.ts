@@ -18,10 +18,18 @@ import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import { CACHE_NETWORK } from "../../src/host/registry-cache.js";
-import { DEFAULT_REGISTRY_CACHE_IMAGE } from "../../src/personalities/registry-cache/personality.js";
 import { assertCleanFailure, assertOk } from "../helpers/assert.js";
 import { sandbox, type Sandbox } from "../helpers/cli.js";
-import { removeLabelled, runId, testEngine } from "../helpers/engine.js";
+import {
+  CACHE_IMAGE,
+  CACHE_IMAGE_ARGS,
+  IMAGE_ARGS,
+  TEST_ENGINE,
+  pullImage,
+  removeLabelled,
+  runId,
+  testEngine,
+} from "../helpers/engine.js";
 import { tinyRootfsTar } from "../helpers/tiny-image.js";
 import { createCertificateAuthority, issueClientCertificate } from "../../src/pki/certificates.js";
 
@@ -89,12 +97,13 @@ describe("registry cache (real engine, real docker CLI)", () => {
 
   before(async () => {
     engine = await testEngine();
+    if (TEST_ENGINE === "vic") await pullImage(engine, CACHE_IMAGE);
     await engine.docker
-      .getImage(DEFAULT_REGISTRY_CACHE_IMAGE)
+      .getImage(CACHE_IMAGE)
       .inspect()
       .catch(() => {
         throw new Error(
-          `image ${DEFAULT_REGISTRY_CACHE_IMAGE} is missing; build it with images/registry-cache/build-offline.sh`,
+          `image ${CACHE_IMAGE} is missing; build it with images/registry-cache/build-offline.sh`,
         );
       });
     networkExisted = await engine.docker
@@ -126,7 +135,7 @@ describe("registry cache (real engine, real docker CLI)", () => {
       /--upstream is for --personality registry-cache/,
     );
     assertCleanFailure(
-      await box.dinv(["create", "--registry-cache", `${id}-none`, `${id}-x`]),
+      await box.dinv(["create", ...IMAGE_ARGS, "--registry-cache", `${id}-none`, `${id}-x`]),
       new RegExp(`registry cache "${id}-none" does not exist`),
     );
     assertCleanFailure(
@@ -141,6 +150,7 @@ describe("registry cache (real engine, real docker CLI)", () => {
   it("creates a plain registry and a pull-through cache of it, both on the dinv network", async () => {
     const up = await box.dinv([
       "create",
+      ...CACHE_IMAGE_ARGS,
       "--personality",
       "registry-cache",
       "--registry-auth",
@@ -152,6 +162,7 @@ describe("registry cache (real engine, real docker CLI)", () => {
     const [created, seeded] = await Promise.all([
       box.dinv([
         "create",
+        ...CACHE_IMAGE_ARGS,
         "--personality",
         "registry-cache",
         "--upstream",
@@ -159,7 +170,7 @@ describe("registry cache (real engine, real docker CLI)", () => {
         cache,
       ]),
       // A host that trusts the upstream (as its mirror): it pushes the test image there.
-      box.dinv(["create", "--registry-cache", upstream, seeder]),
+      box.dinv(["create", ...IMAGE_ARGS, "--registry-cache", upstream, seeder]),
     ]);
     assertOk(created, "create the cache");
     assertOk(seeded, "create the seeding host");
@@ -182,6 +193,7 @@ describe("registry cache (real engine, real docker CLI)", () => {
     assertCleanFailure(
       await box.dinv([
         "create",
+        ...CACHE_IMAGE_ARGS,
         "--personality",
         "registry-cache",
         "--upstream",
@@ -226,7 +238,7 @@ describe("registry cache (real engine, real docker CLI)", () => {
   });
 
   it("pulls tiny:1 inside h1 through the cache (its registry mirror)", async () => {
-    assertOk(await box.dinv(["create", "--registry-cache", cache, h1]), "create h1");
+    assertOk(await box.dinv(["create", ...IMAGE_ARGS, "--registry-cache", cache, h1]), "create h1");
     const info = await inside(h1, ["info", "--format", "{{json .RegistryConfig.Mirrors}}"]);
     assertOk(info, "docker info");
     assert.deepEqual(JSON.parse(info.stdout), [`https://dinv-${cache}:5000/`]);
@@ -261,7 +273,7 @@ describe("registry cache (real engine, real docker CLI)", () => {
   it("serves the pull again after the upstream stops and h1 is removed and created again", async () => {
     assertOk(await box.dinv(["stop", upstream]), "stop the upstream");
     assertOk(await box.dinv(["rm", "-y", h1]), "rm h1");
-    assertOk(await box.dinv(["create", "--registry-cache", cache, h1]), "create h1 again");
+    assertOk(await box.dinv(["create", ...IMAGE_ARGS, "--registry-cache", cache, h1]), "create h1 again");
     const images = await inside(h1, ["images", "-q"]);
     assertOk(images, "docker images");
     assert.equal(images.stdout.trim(), "", "a fresh image cache");

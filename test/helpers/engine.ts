@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { connect, type EngineClient } from "../../src/engine/client.js";
 import { detectEngine, type Flavor } from "../../src/engine/flavor.js";
 import { resolveEndpoint } from "../../src/engine/resolve.js";
+import { DEFAULT_REGISTRY_CACHE_IMAGE } from "../../src/personalities/registry-cache/personality.js";
 
 export const PODMAN_HOST = process.env.DINV_PODMAN_HOST ?? "unix:///run/dinv-podman/podman.sock";
 export const VCH_HOST = process.env.DINV_VCH_HOST ?? "tcp://127.0.0.1:12376";
@@ -36,8 +37,13 @@ export const HOST_IMAGE =
   process.env.DINV_TEST_IMAGE ??
   (TEST_ENGINE === "vic" ? `${VCH_REGISTRY}/dinv/host:latest` : "dinv/host:latest");
 
+/** The registry-cache personality's image, as the test engine gets it. */
+export const CACHE_IMAGE =
+  TEST_ENGINE === "vic" ? `${VCH_REGISTRY}/${DEFAULT_REGISTRY_CACHE_IMAGE}` : DEFAULT_REGISTRY_CACHE_IMAGE;
+
 /** `dinv create` arguments that pick the test image where the default one cannot be had (a VCH). */
 export const IMAGE_ARGS: string[] = TEST_ENGINE === "vic" ? ["--image", HOST_IMAGE] : [];
+export const CACHE_IMAGE_ARGS: string[] = TEST_ENGINE === "vic" ? ["--image", CACHE_IMAGE] : [];
 
 /** The environment that points a client (dinv, the docker CLI) at the test engine. */
 export const TEST_ENGINE_ENV: NodeJS.ProcessEnv =
