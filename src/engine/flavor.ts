@@ -28,6 +28,19 @@ export interface Capabilities {
    * which fit by construction). dinv then probes and sets per-container Ulimits that fit.
    */
   defaultUlimitsMayExceedHost: boolean;
+  /** The engine applies `HostConfig.RestartPolicy` (VIC echoes it and never restarts: vmware/vic#4033). */
+  restartPolicies: boolean;
+  /** Memory-backed volumes (the local driver's tmpfs type, `Tmpfs`); a VIC volume is always a disk. */
+  tmpfsVolumes: boolean;
+  /** One volume used by several running containers (a VIC VMDK volume attaches to one VM at a time). */
+  sharedVolumes: boolean;
+  /** `NetworkMode: host` (VIC has no such scope). */
+  hostNetwork: boolean;
+  /**
+   * What stats' `cpu_stats.cpu_usage.total_usage` counts: cumulative CPU nanoseconds (cgroups),
+   * or VIC's MHz figure (previous sample's MHz plus this one's per-vCPU average; stats.go).
+   */
+  statsCpuUnit: "nanoseconds" | "MHz";
 }
 
 const CAPABILITIES: Record<Flavor, Capabilities> = {
@@ -41,6 +54,11 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     build: true,
     cpuUnit: "cores",
     defaultUlimitsMayExceedHost: false,
+    restartPolicies: true,
+    tmpfsVolumes: true,
+    sharedVolumes: true,
+    hostNetwork: true,
+    statsCpuUnit: "nanoseconds",
   },
   podman: {
     privileged: true,
@@ -52,6 +70,11 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     build: true,
     cpuUnit: "cores",
     defaultUlimitsMayExceedHost: true,
+    restartPolicies: true,
+    tmpfsVolumes: true,
+    sharedVolumes: true,
+    hostNetwork: true,
+    statsCpuUnit: "nanoseconds",
   },
   vic: {
     privileged: false,
@@ -63,6 +86,11 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     build: false,
     cpuUnit: "MHz",
     defaultUlimitsMayExceedHost: false,
+    restartPolicies: false,
+    tmpfsVolumes: false,
+    sharedVolumes: false,
+    hostNetwork: false,
+    statsCpuUnit: "MHz",
   },
 };
 

@@ -92,17 +92,19 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
       `no built-in pause image for ${description.arch}: containers of a pod will not share localhost (give --infra-image)`,
     );
   }
+  const capabilities = capabilitiesOf(description.flavor);
   const events = new EventRecorder((e) => options.api.createEvent(e), options.nodeName, options.log).sink;
   const creator = new PodCreator(engine, options.api, {
     node: options.nodeName,
     flavor: description.flavor,
-    capabilities: capabilitiesOf(description.flavor),
+    capabilities,
     infraImage,
     events,
   });
   const provider = new DockerProvider(engine, creator, {
     node: options.nodeName,
     flavor: description.flavor,
+    capabilities,
     hostIP: options.nodeIP,
     nodeAllocatable: {
       cpu: parseQuantity(description.allocatable.cpu ?? "1"),

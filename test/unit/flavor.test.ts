@@ -108,6 +108,11 @@ describe("capabilities", () => {
       build: false,
       cpuUnit: "MHz",
       defaultUlimitsMayExceedHost: false,
+      restartPolicies: false,
+      tmpfsVolumes: false,
+      sharedVolumes: false,
+      hostNetwork: false,
+      statsCpuUnit: "MHz",
     });
   });
 

@@ -1069,10 +1069,12 @@ describe("DockerProvider: init containers, volumes, events", () => {
       tmpfs: { sizeBytes: 64 * 2 ** 20 },
     });
     assert.equal(engine.volumes.get("k8s_cache_web_team-a_uid-1")?.labels[LABEL_UID], "uid-1");
-    assert.deepEqual(byRole(engine, "app")[0]?.spec.HostConfig?.Mounts, [
-      { Type: "volume", Source: "k8s_cache_web_team-a_uid-1", Target: "/cache", ReadOnly: false },
-      { Type: "volume", Source: "k8s_fast_web_team-a_uid-1", Target: "/fast", ReadOnly: true },
+    // Binds, which every flavor reads (VIC ignores HostConfig.Mounts).
+    assert.deepEqual(byRole(engine, "app")[0]?.spec.HostConfig?.Binds, [
+      "k8s_cache_web_team-a_uid-1:/cache",
+      "k8s_fast_web_team-a_uid-1:/fast:ro",
     ]);
+    assert.equal(byRole(engine, "app")[0]?.spec.HostConfig?.Mounts, undefined);
     await p.deletePod(pod);
     assert.equal(engine.volumes.size, 0);
   });
@@ -1198,5 +1200,152 @@ describe("DockerProvider: init containers, volumes, events", () => {
     await restarted.updatePod(pod);
     assert.equal(byRole(engine, "init").length, 1);
     assert.equal(byRole(engine, "app").length, 0);
+  });
+});
+
+function vicProvider(engine: FakeEngine, events?: PodEventSink): DockerProvider {
+  const vic = capabilitiesOf("vic");
+  const make = new PodCreator(engine, new FakeConfig(), {
+    node: NODE,
+    flavor: "vic",
+    capabilities: vic,
+    infraImage: undefined,
+    ...(events ? { events } : {}),
+  });
+  return new DockerProvider(engine, make, {
+    node: NODE,
+    flavor: "vic",
+    capabilities: vic,
+    hostIP: "10.0.0.5",
+    nodeAllocatable: { cpu: 4, memory: 8 * 2 ** 30 },
+    ...(events ? { events } : {}),
+  });
+}
+
+describe("DockerProvider on a VCH: volumes and networks", () => {
+  it("mounts emptyDirs through Binds, sized by Capacity in MB from sizeLimit", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = vicProvider(engine);
+    const pod = testPod({
+      containers: [
+        {
+          name: "app",
+          image: "example/app:1",
+          volumeMounts: [
+            { name: "data", mountPath: "/data" },
+            { name: "plain", mountPath: "/plain", readOnly: true },
+          ],
+        },
+      ],
+      volumes: [
+        { name: "data", emptyDir: { sizeLimit: "2Gi" } },
+        { name: "plain", emptyDir: {} },
+      ],
+    });
+    await p.createPod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Running");
+    assert.deepEqual(engine.volumes.get("k8s_data_web_team-a_uid-1")?.options, {
+      capacityMB: Math.ceil((2 * 2 ** 30) / 1e6),
+    });
+    assert.deepEqual(engine.volumes.get("k8s_plain_web_team-a_uid-1")?.options, {}, "VIC's default size");
+    const app = byRole(engine, "app")[0];
+    assert.deepEqual(app?.spec.HostConfig?.Binds, [
+      "k8s_data_web_team-a_uid-1:/data",
+      "k8s_plain_web_team-a_uid-1:/plain:ro",
+    ]);
+    assert.equal(app?.spec.HostConfig?.Mounts, undefined, "VIC ignores Mounts");
+  });
+
+  it("a docker endpoint keeps sizeLimit off disk emptyDirs (no Capacity option there)", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const pod = testPod({
+      containers: [{ name: "app", image: "example/app:1", volumeMounts: [{ name: "d", mountPath: "/d" }] }],
+      volumes: [{ name: "d", emptyDir: { sizeLimit: "1Gi" } }],
+    });
+    await provider(engine).createPod(pod);
+    assert.deepEqual(engine.volumes.get("k8s_d_web_team-a_uid-1")?.options, {});
+  });
+
+  const refused = async (spec: Partial<Pod["spec"]>, reason: string, message: RegExp) => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const events: PodEvent[] = [];
+    const p = vicProvider(engine, (_pod, e) => events.push(e));
+    const pod = testPod(spec);
+    await p.createPod(pod);
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Failed");
+    assert.equal(status?.reason, reason);
+    assert.match(status?.message ?? "", message);
+    assert.deepEqual(
+      engine.calls.filter((c) => /^(createContainer|createVolume|pullImage)/.test(c)),
+      [],
+      "nothing made on the engine",
+    );
+    return status;
+  };
+
+  it("refuses hostNetwork, naming the field", async () => {
+    await refused({ hostNetwork: true }, "HostNetworkNotSupported", /spec\.hostNetwork/);
+  });
+
+  it("refuses an emptyDir of medium Memory, naming the volume and the field", async () => {
+    await refused(
+      {
+        containers: [
+          { name: "app", image: "example/app:1", volumeMounts: [{ name: "shm", mountPath: "/shm" }] },
+        ],
+        volumes: [{ name: "shm", emptyDir: { medium: "Memory" } }],
+      },
+      "FailedMount",
+      /volume "shm": emptyDir\.medium "Memory"/,
+    );
+  });
+
+  it("refuses an emptyDir shared by two app containers, naming the volume", async () => {
+    await refused(
+      {
+        containers: [
+          { name: "a", image: "example/app:1", volumeMounts: [{ name: "shared", mountPath: "/s" }] },
+          { name: "b", image: "example/app:1", volumeMounts: [{ name: "shared", mountPath: "/s" }] },
+        ],
+        volumes: [{ name: "shared", emptyDir: {} }],
+      },
+      "FailedMount",
+      /volume "shared".*"a", "b"/,
+    );
+  });
+
+  it("lets an init container and one app container use the same emptyDir (they run one after the other)", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = vicProvider(engine);
+    const mount = [{ name: "work", mountPath: "/work" }];
+    const pod = testPod({
+      initContainers: [{ name: "fill", image: "example/app:1", volumeMounts: mount }],
+      containers: [{ name: "app", image: "example/app:1", volumeMounts: mount }],
+      volumes: [{ name: "work", emptyDir: {} }],
+    });
+    await p.createPod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Pending");
+    assert.deepEqual(byRole(engine, "init")[0]?.spec.HostConfig?.Binds, ["k8s_work_web_team-a_uid-1:/work"]);
+  });
+
+  it("the same pods run on a docker endpoint (hostNetwork, Memory, a shared emptyDir)", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    const pod = testPod({
+      hostNetwork: true,
+      containers: [
+        { name: "a", image: "example/app:1", volumeMounts: [{ name: "shm", mountPath: "/s" }] },
+        { name: "b", image: "example/app:1", volumeMounts: [{ name: "shm", mountPath: "/s" }] },
+      ],
+      volumes: [{ name: "shm", emptyDir: { medium: "Memory" } }],
+    });
+    await p.createPod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Running");
   });
 });

@@ -147,7 +147,10 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
                 ...(tmpfs.sizeBytes ? { o: `size=${tmpfs.sizeBytes}` } : {}),
               },
             }
-          : {}),
+          : options.capacityMB
+            ? // VIC takes a bare number as MB; any other option would be refused.
+              { DriverOpts: { Capacity: String(options.capacityMB) } }
+            : {}),
       }),
     );
   }

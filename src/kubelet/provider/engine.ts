@@ -69,6 +69,8 @@ export interface RegistryAuth {
 export interface VolumeOptions {
   /** Memory-backed (emptyDir medium: Memory), with an optional size in bytes. */
   tmpfs?: { sizeBytes?: number };
+  /** A disk of this many MB (VIC's `Capacity` driver option). */
+  capacityMB?: number;
 }
 
 export interface PodEngine {

@@ -4,7 +4,7 @@
  * notifications so status follows the engine within a second instead of a polling period.
  */
 import { errorMessage } from "../../errors.js";
-import type { Flavor } from "../../engine/flavor.js";
+import { capabilitiesOf, type Capabilities, type Flavor } from "../../engine/flavor.js";
 import { kubeTime, podKey, type Pod, type PodStatus } from "../kube/types.js";
 import type { PodLifecycleHandler, ProviderPod } from "../provider-api.js";
 import { podIdentity } from "./container-spec.js";
@@ -27,6 +27,8 @@ import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
 export interface ProviderOptions {
   node: string;
   flavor: Flavor;
+  /** What the endpoint can do (default: its flavor's). */
+  capabilities?: Capabilities;
   hostIP: string;
   nodeAllocatable: { cpu: number; memory: number };
   /** Called with what went wrong in the background (event stream lost…); the default is silence. */
@@ -83,6 +85,7 @@ export class DockerProvider implements PodLifecycleHandler {
     this.runner = new PodRunner(engine, this.cache, creator, this.starter, delivery, {
       hostIP: options.hostIP,
       nodeAllocatable: options.nodeAllocatable,
+      capabilities: options.capabilities ?? capabilitiesOf(options.flavor),
       ...(options.events ? { events: options.events } : {}),
     });
   }
