@@ -144,7 +144,12 @@ export function appContainerSpec(
     Tty: container.tty === true,
     OpenStdin: container.stdin === true,
     HostConfig: {
-      RestartPolicy: kind.role === "init" ? initRestartPolicy(pod) : restartPolicy(pod),
+      // Where the engine applies no policy (a VCH echoes it, never acts), say so: the kubelet restarts (restarts.ts).
+      RestartPolicy: !ctx.capabilities.restartPolicies
+        ? { Name: "no" }
+        : kind.role === "init"
+          ? initRestartPolicy(pod)
+          : restartPolicy(pod),
       ...(kind.binds?.length ? { Binds: kind.binds } : {}),
       ...containerResources(container, ctx.flavor),
       // Joined containers inherit hostname and ports from the infra container (the engine refuses both here).
