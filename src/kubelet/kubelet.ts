@@ -118,11 +118,16 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
   });
   await provider.start();
 
-  const streaming = new DockerStreamingProvider(engine, provider, {
-    nodeName: options.nodeName,
-    startTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
-    allocatableMemoryBytes: parseQuantity(description.allocatable.memory ?? "0"),
-  });
+  const streaming = new DockerStreamingProvider(
+    engine,
+    provider,
+    {
+      nodeName: options.nodeName,
+      startTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      allocatableMemoryBytes: parseQuantity(description.allocatable.memory ?? "0"),
+    },
+    capabilities.statsCpuUnit,
+  );
 
   // The server first: the node must advertise its real port (--listen may say port 0).
   const ready = { node: undefined as NodeController | undefined };

@@ -132,8 +132,11 @@ export interface EngineStatsSample {
   /** RFC 3339 times of this sample and the previous one. */
   read: string;
   preread: string;
+  /** `cpu_stats.cpu_usage.total_usage` and its previous value: nanoseconds, except on a VCH (stats/mhz-cpu.ts). */
   cpuTotalNs: number;
   preCpuTotalNs: number;
+  /** `percpu_usage` of this sample, when the engine gives it (a VCH: each vCPU's MHz). */
+  perCpuUsage?: number[];
   memoryUsageBytes?: number;
   memoryWorkingSetBytes?: number;
   memoryRssBytes?: number;
