@@ -656,6 +656,7 @@ describe("stats on a VCH (CPU in MHz)", () => {
     assert.equal(after.pods[0]?.containers[0]?.cpu?.usageNanoCores, 1_200_000_000);
     assert.equal(after.pods[0]?.containers[0]?.memory?.usageBytes, 3000);
     assert.equal(after.node.cpu?.usageNanoCores, 1_200_000_000);
+    assert.equal(after.pods[0]?.network, undefined, "VIC's per-request network counters are not cumulative");
     assert.equal(asked, 2, "and a newer one asked for");
   });
 });

@@ -99,7 +99,9 @@ export class PodStatsCollector {
       ...containers.map((c, i) => this.sample(c.id, details[i], seen)),
     ]);
     const startTime = entry.pod?.status?.startTime ?? entry.createdAt ?? kubeTime();
-    const network = infra ?? samples.find((s) => s !== undefined);
+    // VIC's network counters add up only within one stats request (convert/stats.go), so they are
+    // no cumulative counters there: no network figures from a VCH rather than wrong ones.
+    const network = this.mhz ? undefined : (infra ?? samples.find((s) => s !== undefined));
     return {
       ref: { name: entry.name, namespace: entry.namespace, uid: entry.uid },
       startTime,
