@@ -81,6 +81,11 @@ describe("capabilities", () => {
       build: true,
       cpuUnit: "cores",
       defaultUlimitsMayExceedHost: false,
+      restartPolicies: true,
+      tmpfsVolumes: true,
+      sharedVolumes: true,
+      hostNetwork: true,
+      statsCpuUnit: "nanoseconds",
     });
   });
 
@@ -94,6 +99,8 @@ describe("capabilities", () => {
     assert.equal(caps.build, true);
     assert.equal(caps.cpuUnit, "cores");
     assert.equal(caps.defaultUlimitsMayExceedHost, true);
+    assert.equal(caps.restartPolicies, true);
+    assert.equal(caps.statsCpuUnit, "nanoseconds");
   });
 
   it("VIC: no privileged mode and no need for it, Capacity volumes, no build, no container: networks", () => {
