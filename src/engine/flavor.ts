@@ -28,8 +28,19 @@ export interface Capabilities {
    * which fit by construction). dinv then probes and sets per-container Ulimits that fit.
    */
   defaultUlimitsMayExceedHost: boolean;
-  /** The engine restarts containers by their restart policy (a VCH never does: vmware/vic#4033). */
+  /** The engine applies `HostConfig.RestartPolicy` (VIC echoes it and never restarts: vmware/vic#4033). */
   restartPolicies: boolean;
+  /** Memory-backed volumes (the local driver's tmpfs type, `Tmpfs`); a VIC volume is always a disk. */
+  tmpfsVolumes: boolean;
+  /** One volume used by several running containers (a VIC VMDK volume attaches to one VM at a time). */
+  sharedVolumes: boolean;
+  /** `NetworkMode: host` (VIC has no such scope). */
+  hostNetwork: boolean;
+  /**
+   * What stats' `cpu_stats.cpu_usage.total_usage` counts: cumulative CPU nanoseconds (cgroups),
+   * or VIC's MHz figure (previous sample's MHz plus this one's per-vCPU average; stats.go).
+   */
+  statsCpuUnit: "nanoseconds" | "MHz";
   /** Volumes come from named volume stores the endpoint lists in /info (VIC's VolumeStores row). */
   volumeStores: boolean;
   /** Images arrive only by pull from a registry (a VCH has no load, import or build). */
@@ -48,6 +59,10 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     cpuUnit: "cores",
     defaultUlimitsMayExceedHost: false,
     restartPolicies: true,
+    tmpfsVolumes: true,
+    sharedVolumes: true,
+    hostNetwork: true,
+    statsCpuUnit: "nanoseconds",
     volumeStores: false,
     pullOnly: false,
   },
@@ -62,6 +77,10 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     cpuUnit: "cores",
     defaultUlimitsMayExceedHost: true,
     restartPolicies: true,
+    tmpfsVolumes: true,
+    sharedVolumes: true,
+    hostNetwork: true,
+    statsCpuUnit: "nanoseconds",
     volumeStores: false,
     pullOnly: false,
   },
@@ -76,6 +95,10 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     cpuUnit: "MHz",
     defaultUlimitsMayExceedHost: false,
     restartPolicies: false,
+    tmpfsVolumes: false,
+    sharedVolumes: false,
+    hostNetwork: false,
+    statsCpuUnit: "MHz",
     volumeStores: true,
     pullOnly: true,
   },

@@ -92,17 +92,19 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
       `no built-in pause image for ${description.arch}: containers of a pod will not share localhost (give --infra-image)`,
     );
   }
+  const capabilities = capabilitiesOf(description.flavor);
   const events = new EventRecorder((e) => options.api.createEvent(e), options.nodeName, options.log).sink;
   const creator = new PodCreator(engine, options.api, {
     node: options.nodeName,
     flavor: description.flavor,
-    capabilities: capabilitiesOf(description.flavor),
+    capabilities,
     infraImage,
     events,
   });
   const provider = new DockerProvider(engine, creator, {
     node: options.nodeName,
     flavor: description.flavor,
+    capabilities,
     hostIP: options.nodeIP,
     nodeAllocatable: {
       cpu: parseQuantity(description.allocatable.cpu ?? "1"),
@@ -116,11 +118,16 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
   });
   await provider.start();
 
-  const streaming = new DockerStreamingProvider(engine, provider, {
-    nodeName: options.nodeName,
-    startTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
-    allocatableMemoryBytes: parseQuantity(description.allocatable.memory ?? "0"),
-  });
+  const streaming = new DockerStreamingProvider(
+    engine,
+    provider,
+    {
+      nodeName: options.nodeName,
+      startTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      allocatableMemoryBytes: parseQuantity(description.allocatable.memory ?? "0"),
+    },
+    capabilities.statsCpuUnit,
+  );
 
   // The server first: the node must advertise its real port (--listen may say port 0).
   const ready = { node: undefined as NodeController | undefined };

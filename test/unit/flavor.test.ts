@@ -82,6 +82,10 @@ describe("capabilities", () => {
       cpuUnit: "cores",
       defaultUlimitsMayExceedHost: false,
       restartPolicies: true,
+      tmpfsVolumes: true,
+      sharedVolumes: true,
+      hostNetwork: true,
+      statsCpuUnit: "nanoseconds",
       volumeStores: false,
       pullOnly: false,
     });
@@ -97,6 +101,8 @@ describe("capabilities", () => {
     assert.equal(caps.build, true);
     assert.equal(caps.cpuUnit, "cores");
     assert.equal(caps.defaultUlimitsMayExceedHost, true);
+    assert.equal(caps.restartPolicies, true);
+    assert.equal(caps.statsCpuUnit, "nanoseconds");
   });
 
   it("VIC: no privileged mode and no need for it, Capacity volumes, no build, no container: networks", () => {
@@ -112,6 +118,10 @@ describe("capabilities", () => {
       cpuUnit: "MHz",
       defaultUlimitsMayExceedHost: false,
       restartPolicies: false,
+      tmpfsVolumes: false,
+      sharedVolumes: false,
+      hostNetwork: false,
+      statsCpuUnit: "MHz",
       volumeStores: true,
       pullOnly: true,
     });

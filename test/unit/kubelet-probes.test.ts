@@ -142,8 +142,9 @@ describe("ProbeManager", () => {
     const notified: string[] = [];
     const events: PodEvent[] = [];
     const calls: string[] = [];
+    let startedAt = STARTED;
     const details = (status: "running" | "exited"): EngineContainerDetails =>
-      ({ id: "c1", state: { status, exitCode, startedAt: STARTED } }) as unknown as EngineContainerDetails;
+      ({ id: "c1", state: { status, exitCode, startedAt } }) as unknown as EngineContainerDetails;
     let running = true;
     const manager = new ProbeManager({
       engine: {
@@ -155,13 +156,14 @@ describe("ProbeManager", () => {
         startContainer: async () => {
           calls.push("start");
           running = true;
+          startedAt = new Date(Date.parse(startedAt) + 60_000).toISOString();
         },
         inspectContainer: async () => details(running ? "running" : "exited"),
       },
       notify: (key) => notified.push(key),
       events: (_pod, event) => events.push(event),
     });
-    return { manager, exec, notified, events, calls };
+    return { manager, exec, notified, events, calls, startedAt: () => startedAt };
   }
   const until = async (what: string, check: () => boolean) => {
     const deadline = Date.now() + 5_000;
@@ -224,6 +226,19 @@ describe("ProbeManager", () => {
     );
     manager.forget("ns/p");
     assert.equal(manager.restarts("c1"), 0, "forgotten with the pod");
+  });
+
+  it("a second liveness kill waits the crash-loop back-off before the restart", async () => {
+    const c = container({ livenessProbe: fast({ failureThreshold: 1 }) });
+    const h = harness([{ code: 1 }]);
+    h.manager.sync("ns/p", pod(c), status());
+    await until("the first restart", () => h.manager.restarts("c1") === 1);
+    h.manager.sync("ns/p", pod(c), status(h.startedAt()));
+    await until("the second kill", () => h.calls.length === 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(h.calls, ["kill SIGKILL", "start", "kill SIGKILL"], "no start within the back-off");
+    assert.equal(h.manager.restarts("c1"), 1);
+    h.manager.close();
   });
 
   it("restartPolicy Never: killed, not started again; OnFailure with exit 0: not started again", async () => {

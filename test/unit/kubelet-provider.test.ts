@@ -61,6 +61,9 @@ interface FakeContainer {
   restartCount: number;
   stopTimeout?: number;
   killedWith?: string;
+  /** Starts so far: each run gets its own startedAt, a minute after the previous one. */
+  starts?: number;
+  finishedAt?: string;
 }
 
 type Method =
@@ -128,8 +131,13 @@ class FakeEngine implements PodEngine {
         exitCode: c.exitCode,
         error: "",
         oomKilled: false,
-        startedAt: c.status === "created" ? "0001-01-01T00:00:00Z" : "2026-01-01T00:00:01.5Z",
-        finishedAt: c.status === "exited" ? "2026-01-01T00:00:09Z" : "0001-01-01T00:00:00Z",
+        startedAt:
+          c.status === "created"
+            ? "0001-01-01T00:00:00Z"
+            : new Date(Date.parse("2026-01-01T00:00:01.5Z") + Math.max(0, (c.starts ?? 1) - 1) * 60_000)
+                .toISOString()
+                .replace(".500Z", ".5Z"),
+        finishedAt: c.status === "exited" ? (c.finishedAt ?? "2026-01-01T00:00:09Z") : "0001-01-01T00:00:00Z",
       },
       restartCount: c.restartCount,
       ...(c.spec.Labels?.[LABEL_ROLE] === "infra" ||
@@ -165,6 +173,7 @@ class FakeEngine implements PodEngine {
     const c = this.containers.get(id);
     if (!c) throw refused(404, "no such container");
     c.status = "running";
+    c.starts = (c.starts ?? 0) + 1;
   }
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     this.check("stopContainer", id);
@@ -1069,10 +1078,12 @@ describe("DockerProvider: init containers, volumes, events", () => {
       tmpfs: { sizeBytes: 64 * 2 ** 20 },
     });
     assert.equal(engine.volumes.get("k8s_cache_web_team-a_uid-1")?.labels[LABEL_UID], "uid-1");
-    assert.deepEqual(byRole(engine, "app")[0]?.spec.HostConfig?.Mounts, [
-      { Type: "volume", Source: "k8s_cache_web_team-a_uid-1", Target: "/cache", ReadOnly: false },
-      { Type: "volume", Source: "k8s_fast_web_team-a_uid-1", Target: "/fast", ReadOnly: true },
+    // Binds, which every flavor reads (VIC ignores HostConfig.Mounts).
+    assert.deepEqual(byRole(engine, "app")[0]?.spec.HostConfig?.Binds, [
+      "k8s_cache_web_team-a_uid-1:/cache",
+      "k8s_fast_web_team-a_uid-1:/fast:ro",
     ]);
+    assert.equal(byRole(engine, "app")[0]?.spec.HostConfig?.Mounts, undefined);
     await p.deletePod(pod);
     assert.equal(engine.volumes.size, 0);
   });
@@ -1198,5 +1209,274 @@ describe("DockerProvider: init containers, volumes, events", () => {
     await restarted.updatePod(pod);
     assert.equal(byRole(engine, "init").length, 1);
     assert.equal(byRole(engine, "app").length, 0);
+  });
+});
+
+function vicProvider(engine: FakeEngine, events?: PodEventSink): DockerProvider {
+  const vic = capabilitiesOf("vic");
+  const make = new PodCreator(engine, new FakeConfig(), {
+    node: NODE,
+    flavor: "vic",
+    capabilities: vic,
+    infraImage: undefined,
+    ...(events ? { events } : {}),
+  });
+  return new DockerProvider(engine, make, {
+    node: NODE,
+    flavor: "vic",
+    capabilities: vic,
+    hostIP: "10.0.0.5",
+    nodeAllocatable: { cpu: 4, memory: 8 * 2 ** 30 },
+    ...(events ? { events } : {}),
+  });
+}
+
+describe("DockerProvider on a VCH: volumes and networks", () => {
+  it("mounts emptyDirs through Binds, sized by Capacity in MB from sizeLimit", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = vicProvider(engine);
+    const pod = testPod({
+      containers: [
+        {
+          name: "app",
+          image: "example/app:1",
+          volumeMounts: [
+            { name: "data", mountPath: "/data" },
+            { name: "plain", mountPath: "/plain", readOnly: true },
+          ],
+        },
+      ],
+      volumes: [
+        { name: "data", emptyDir: { sizeLimit: "2Gi" } },
+        { name: "plain", emptyDir: {} },
+      ],
+    });
+    await p.createPod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Running");
+    assert.deepEqual(engine.volumes.get("k8s_data_web_team-a_uid-1")?.options, {
+      capacityMB: Math.ceil((2 * 2 ** 30) / 1e6),
+    });
+    assert.deepEqual(engine.volumes.get("k8s_plain_web_team-a_uid-1")?.options, {}, "VIC's default size");
+    const app = byRole(engine, "app")[0];
+    assert.deepEqual(app?.spec.HostConfig?.Binds, [
+      "k8s_data_web_team-a_uid-1:/data",
+      "k8s_plain_web_team-a_uid-1:/plain:ro",
+    ]);
+    assert.equal(app?.spec.HostConfig?.Mounts, undefined, "VIC ignores Mounts");
+  });
+
+  it("a docker endpoint keeps sizeLimit off disk emptyDirs (no Capacity option there)", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const pod = testPod({
+      containers: [{ name: "app", image: "example/app:1", volumeMounts: [{ name: "d", mountPath: "/d" }] }],
+      volumes: [{ name: "d", emptyDir: { sizeLimit: "1Gi" } }],
+    });
+    await provider(engine).createPod(pod);
+    assert.deepEqual(engine.volumes.get("k8s_d_web_team-a_uid-1")?.options, {});
+  });
+
+  const refused = async (spec: Partial<Pod["spec"]>, reason: string, message: RegExp) => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const events: PodEvent[] = [];
+    const p = vicProvider(engine, (_pod, e) => events.push(e));
+    const pod = testPod(spec);
+    await p.createPod(pod);
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Failed");
+    assert.equal(status?.reason, reason);
+    assert.match(status?.message ?? "", message);
+    assert.deepEqual(
+      engine.calls.filter((c) => /^(createContainer|createVolume|pullImage)/.test(c)),
+      [],
+      "nothing made on the engine",
+    );
+    return status;
+  };
+
+  it("refuses hostNetwork, naming the field", async () => {
+    await refused({ hostNetwork: true }, "HostNetworkNotSupported", /spec\.hostNetwork/);
+  });
+
+  it("refuses an emptyDir of medium Memory, naming the volume and the field", async () => {
+    await refused(
+      {
+        containers: [
+          { name: "app", image: "example/app:1", volumeMounts: [{ name: "shm", mountPath: "/shm" }] },
+        ],
+        volumes: [{ name: "shm", emptyDir: { medium: "Memory" } }],
+      },
+      "FailedMount",
+      /volume "shm": emptyDir\.medium "Memory"/,
+    );
+  });
+
+  it("refuses an emptyDir shared by two app containers, naming the volume", async () => {
+    await refused(
+      {
+        containers: [
+          { name: "a", image: "example/app:1", volumeMounts: [{ name: "shared", mountPath: "/s" }] },
+          { name: "b", image: "example/app:1", volumeMounts: [{ name: "shared", mountPath: "/s" }] },
+        ],
+        volumes: [{ name: "shared", emptyDir: {} }],
+      },
+      "FailedMount",
+      /volume "shared".*"a", "b"/,
+    );
+  });
+
+  it("lets an init container and one app container use the same emptyDir (they run one after the other)", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = vicProvider(engine);
+    const mount = [{ name: "work", mountPath: "/work" }];
+    const pod = testPod({
+      initContainers: [{ name: "fill", image: "example/app:1", volumeMounts: mount }],
+      containers: [{ name: "app", image: "example/app:1", volumeMounts: mount }],
+      volumes: [{ name: "work", emptyDir: {} }],
+    });
+    await p.createPod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Pending");
+    assert.deepEqual(byRole(engine, "init")[0]?.spec.HostConfig?.Binds, ["k8s_work_web_team-a_uid-1:/work"]);
+  });
+
+  it("the same pods run on a docker endpoint (hostNetwork, Memory, a shared emptyDir)", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    const pod = testPod({
+      hostNetwork: true,
+      containers: [
+        { name: "a", image: "example/app:1", volumeMounts: [{ name: "shm", mountPath: "/s" }] },
+        { name: "b", image: "example/app:1", volumeMounts: [{ name: "shm", mountPath: "/s" }] },
+      ],
+      volumes: [{ name: "shm", emptyDir: { medium: "Memory" } }],
+    });
+    await p.createPod(pod);
+    assert.equal((await p.getPodStatus(pod))?.phase, "Running");
+  });
+});
+
+describe("DockerProvider on a VCH: the kubelet restarts containers", () => {
+  const settle = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 3_000;
+    while (!check()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const starts = (engine: FakeEngine, id: string) =>
+    engine.calls.filter((c) => c === `startContainer ${id}`).length;
+
+  it("restarts an exited container per restartPolicy, counts it, and shows the back-off as CrashLoopBackOff", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = vicProvider(engine);
+    const pod = testPod();
+    await p.createPod(pod);
+    const app = byRole(engine, "app")[0] as FakeContainer;
+    assert.deepEqual(app.spec.HostConfig?.RestartPolicy, { Name: "no" }, "VIC would never apply one");
+    app.status = "exited";
+    app.exitCode = 1;
+    app.finishedAt = new Date().toISOString();
+    let status = await p.getPodStatus(pod);
+    assert.equal(status?.phase, "Running", "never Failed while a restart is coming");
+    await settle(() => app.status === "running", "the first restart (at once)");
+    status = await p.getPodStatus(pod);
+    assert.equal(status?.containerStatuses?.[0]?.restartCount, 1);
+    assert.ok(status?.containerStatuses?.[0]?.state.running);
+
+    app.status = "exited";
+    app.finishedAt = new Date().toISOString();
+    status = await p.getPodStatus(pod);
+    const s = status?.containerStatuses?.[0];
+    assert.equal(s?.state.waiting?.reason, "CrashLoopBackOff");
+    assert.match(
+      s?.state.waiting?.message ?? "",
+      /^back-off 10s restarting failed container=app pod=web_team-a\(uid-1\)/,
+    );
+    assert.equal(s?.lastState.terminated?.exitCode, 1);
+    assert.equal(s?.restartCount, 1);
+    assert.equal(status?.phase, "Running");
+    assert.equal(starts(engine, app.id), 2, "the second restart waits its back-off");
+    p.close();
+  });
+
+  it("restartPolicy Never or OnFailure after success: the exit stands", async () => {
+    for (const [policy, code, phase] of [
+      ["Never", 1, "Failed"],
+      ["OnFailure", 0, "Succeeded"],
+    ] as const) {
+      const engine = new FakeEngine();
+      engine.images.add("example/app:1");
+      const p = vicProvider(engine);
+      const pod = testPod({ restartPolicy: policy });
+      await p.createPod(pod);
+      const app = byRole(engine, "app")[0] as FakeContainer;
+      app.status = "exited";
+      app.exitCode = code;
+      assert.equal((await p.getPodStatus(pod))?.phase, phase, policy);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(starts(engine, app.id), 1, `${policy}: not started again`);
+      p.close();
+    }
+  });
+
+  it("retries a failed init container (the engine would not), then carries on", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = vicProvider(engine);
+    const pod = testPod({ initContainers: [{ name: "setup", image: "example/app:1" }] });
+    await p.createPod(pod);
+    const init = byRole(engine, "init")[0] as FakeContainer;
+    assert.deepEqual(init.spec.HostConfig?.RestartPolicy, { Name: "no" });
+    init.status = "exited";
+    init.exitCode = 2;
+    init.finishedAt = new Date().toISOString();
+    await p.getPodStatus(pod);
+    await settle(() => init.status === "running", "the init container's restart");
+    init.status = "exited";
+    init.exitCode = 0;
+    await p.updatePod(pod);
+    const status = await p.getPodStatus(pod);
+    assert.equal(status?.initContainerStatuses?.[0]?.restartCount, 1);
+    assert.equal(byRole(engine, "app")[0]?.status, "running");
+    p.close();
+  });
+
+  it("a pod being deleted is not restarted while its containers stop", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = vicProvider(engine);
+    const pod = testPod();
+    await p.createPod(pod);
+    const app = byRole(engine, "app")[0] as FakeContainer;
+    const stop = engine.stopContainer.bind(engine);
+    // The status is read while the stop is under way, as a die event makes the pod controller do.
+    engine.stopContainer = async (id, t) => {
+      await stop(id, t);
+      await p.getPodStatus(pod);
+    };
+    await p.deletePod(pod);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(starts(engine, app.id), 1);
+    p.close();
+  });
+
+  it("on Docker Engine the engine restarts: an exited container is left to it", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    const pod = testPod();
+    await p.createPod(pod);
+    const app = byRole(engine, "app")[0] as FakeContainer;
+    assert.deepEqual(app.spec.HostConfig?.RestartPolicy, { Name: "always" });
+    app.status = "exited";
+    await p.getPodStatus(pod);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(starts(engine, app.id), 1);
+    p.close();
   });
 });

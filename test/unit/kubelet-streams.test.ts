@@ -36,6 +36,9 @@ import { PodCache } from "../../src/kubelet/provider/pod-cache.js";
 import { PodStreams } from "../../src/kubelet/provider/pod-streams.js";
 import { ByteLimit, FrameDecoder, MergedFrames, splitStreams } from "../../src/engine/stdcopy.js";
 import { cpuOf, summarize } from "../../src/kubelet/stats/summary.js";
+import { MhzCpu } from "../../src/kubelet/stats/mhz-cpu.js";
+import { PodStatsCollector } from "../../src/kubelet/provider/pod-stats.js";
+import { statsSample } from "../../src/kubelet/provider/docker-engine.js";
 import { createCertificateAuthority, readCertificateFacts } from "../../src/pki/certificates.js";
 
 function muxed(stream: number, text: string): Buffer {
@@ -287,8 +290,13 @@ describe("stats summary", () => {
           ref: { name: "a", namespace: "ns", uid: "1" },
           startTime: "2026-01-01T00:00:00Z",
           containers: [
-            { name: "x", startTime: "2026-01-01T00:00:01Z", sample: sample() },
-            { name: "y", startTime: "2026-01-01T00:00:01Z", sample: sample({ memoryWorkingSetBytes: 1000 }) },
+            { name: "x", startTime: "2026-01-01T00:00:01Z", sample: sample(), cpu: cpuOf(sample()) },
+            {
+              name: "y",
+              startTime: "2026-01-01T00:00:01Z",
+              sample: sample({ memoryWorkingSetBytes: 1000 }),
+              cpu: cpuOf(sample()),
+            },
             { name: "stopped", startTime: "2026-01-01T00:00:01Z" },
           ],
           network: sample(),
@@ -557,5 +565,98 @@ describe("PodStreams", () => {
     assert.equal(session.stderr, undefined);
     assert.equal(await read(session.stdout as Readable), "tty bytes");
     assert.deepEqual(await session.done, {});
+  });
+});
+
+describe("stats on a VCH (CPU in MHz)", () => {
+  /** What VIC sends (convert/stats.go): percpu = this sample's MHz per vCPU, total = a sum of averages. */
+  const vic = (read: string, preread: string, perCpu: number[] | undefined): EngineStatsSample => ({
+    ...sample({ read, preread, cpuTotalNs: 1450, preCpuTotalNs: 850 }),
+    ...(perCpu ? { perCpuUsage: perCpu } : {}),
+  });
+
+  it("reads percpu_usage from the engine's document", () => {
+    const parsed = statsSample({
+      read: "2026-01-01T00:00:40Z",
+      preread: "2026-01-01T00:00:20Z",
+      cpu_stats: { cpu_usage: { total_usage: 1450, percpu_usage: [500, 700] } },
+      precpu_stats: { cpu_usage: { total_usage: 850 } },
+    });
+    assert.deepEqual(parsed?.perCpuUsage, [500, 700]);
+    assert.equal(statsSample({ read: "0001-01-01T00:00:00Z" }), undefined, "VIC's empty answer is no sample");
+  });
+
+  it("converts MHz at 1 core per GHz and integrates the cumulative counter per run", () => {
+    const mhz = new MhzCpu();
+    const first = mhz.cpu("c1@t0", vic("2026-01-01T00:00:40Z", "2026-01-01T00:00:20Z", [500, 700]));
+    // 1200 MHz = 1.2 cores, over the 20 s the sample covers.
+    assert.deepEqual(first, {
+      time: "2026-01-01T00:00:40Z",
+      usageNanoCores: 1_200_000_000,
+      usageCoreNanoSeconds: 24_000_000_000,
+    });
+    const again = mhz.cpu("c1@t0", vic("2026-01-01T00:00:40Z", "2026-01-01T00:00:20Z", [500, 700]));
+    assert.equal(again?.usageCoreNanoSeconds, 24_000_000_000, "the same sample is counted once");
+    const next = mhz.cpu("c1@t0", vic("2026-01-01T00:01:00Z", "2026-01-01T00:00:40Z", [250, 250]));
+    assert.equal(next?.usageNanoCores, 500_000_000);
+    assert.equal(next?.usageCoreNanoSeconds, 34_000_000_000);
+    assert.equal(
+      mhz.cpu("c1@t1", vic("2026-01-01T00:02:00Z", "2026-01-01T00:01:40Z", [100]))?.usageCoreNanoSeconds,
+      2_000_000_000,
+      "a new run counts from zero",
+    );
+    assert.equal(
+      mhz.cpu("c1@t2", vic("2026-01-01T00:02:00Z", "2026-01-01T00:01:40Z", [-30]))?.usageNanoCores,
+      0,
+      "a starting VM's negative MHz is no usage",
+    );
+  });
+
+  it("gives no CPU figure without a full pair of samples or per-vCPU figures", () => {
+    const mhz = new MhzCpu();
+    assert.equal(mhz.cpu("r", vic("2026-01-01T00:00:40Z", "0001-01-01T00:00:00Z", [500])), undefined);
+    assert.equal(mhz.cpu("r", vic("2026-01-01T00:00:40Z", "2026-01-01T00:00:20Z", undefined)), undefined);
+    assert.equal(mhz.cpu("r", vic("2026-01-01T00:00:40Z", "2026-01-01T00:00:40Z", [500])), undefined);
+  });
+
+  it("the collector samples in the background: nothing until VIC answers, then MHz-based figures", async () => {
+    const cache = new PodCache();
+    cache.set({
+      namespace: "ns",
+      name: "p",
+      uid: "u",
+      containers: new Map([["app", { name: "app", id: "c1", index: 0 }]]),
+    });
+    let answer: (s: EngineStatsSample) => void = () => undefined;
+    let asked = 0;
+    const engine = {
+      inspectContainer: async (id: string) => ({
+        id,
+        state: { status: "running", startedAt: "2026-01-01T00:00:00Z" },
+      }),
+      containerStats: () => {
+        asked++;
+        return new Promise<EngineStatsSample>((resolve) => (answer = resolve));
+      },
+    } as unknown as ConstructorParameters<typeof PodStatsCollector>[0];
+    const collector = new PodStatsCollector(
+      engine,
+      cache,
+      { nodeName: "vk", startTime: "2026-01-01T00:00:00Z", allocatableMemoryBytes: 10_000 },
+      "MHz",
+    );
+    const before = await collector.summary();
+    assert.equal(before.pods[0]?.containers[0]?.cpu, undefined, "no figure before VIC's first sample");
+    assert.equal(before.pods[0]?.containers[0]?.memory, undefined);
+    await collector.summary();
+    assert.equal(asked, 1, "one request at a time per container");
+    answer(vic("2026-01-01T00:00:40Z", "2026-01-01T00:00:20Z", [500, 700]));
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = await collector.summary();
+    assert.equal(after.pods[0]?.containers[0]?.cpu?.usageNanoCores, 1_200_000_000);
+    assert.equal(after.pods[0]?.containers[0]?.memory?.usageBytes, 3000);
+    assert.equal(after.node.cpu?.usageNanoCores, 1_200_000_000);
+    assert.equal(after.pods[0]?.network, undefined, "VIC's per-request network counters are not cumulative");
+    assert.equal(asked, 2, "and a newer one asked for");
   });
 });

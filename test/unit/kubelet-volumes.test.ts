@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { capabilitiesOf } from "../../src/engine/flavor.js";
 import type { ConfigMap, KubeEvent, Pod, Secret, TokenRequest } from "../../src/kubelet/kube/types.js";
 import { NamespaceScope, validObjectName } from "../../src/kubelet/provider/config-scope.js";
 import { ContainerConfigError, type ConfigSource, type EnvContext } from "../../src/kubelet/provider/env.js";
@@ -132,6 +133,34 @@ describe("volume checks", () => {
       { name: "m", engineName: "k8s_m_web_team-a_u1", tmpfs: { sizeBytes: 2 ** 30 } },
       { name: "d", engineName: "k8s_d_web_team-a_u1" },
     ]);
+  });
+
+  it("a VCH sizes disk emptyDirs with Capacity in MB (rounded up), and refuses tmpfs and sharing", () => {
+    const id = { namespace: "team-a", name: "web", uid: "u1" };
+    const vic = capabilitiesOf("vic");
+    const sized = pod({ volumes: [{ name: "d", emptyDir: { sizeLimit: "1500k" } }] });
+    assert.deepEqual(emptyDirs(sized, id, vic), [
+      { name: "d", engineName: "k8s_d_web_team-a_u1", capacityMB: 2 },
+    ]);
+    assert.deepEqual(emptyDirs(sized, id, capabilitiesOf("docker")), [
+      { name: "d", engineName: "k8s_d_web_team-a_u1" },
+    ]);
+    const memory = pod({ volumes: [{ name: "m", emptyDir: { medium: "Memory" } }] });
+    checkVolumes(memory, capabilitiesOf("docker"));
+    assert.throws(() => checkVolumes(memory, vic), /volume "m": emptyDir.medium "Memory" is not supported/);
+    const mount = [{ name: "s", mountPath: "/s" }];
+    const shared = pod({
+      containers: [
+        { name: "a", image: "img", volumeMounts: mount },
+        { name: "b", image: "img", volumeMounts: mount },
+      ],
+      volumes: [{ name: "s", emptyDir: {} }],
+    });
+    checkVolumes(shared, capabilitiesOf("podman"));
+    assert.throws(
+      () => checkVolumes(shared, vic),
+      /volume "s": an emptyDir cannot be shared by containers "a", "b"/,
+    );
   });
 });
 

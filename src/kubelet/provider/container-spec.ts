@@ -7,6 +7,7 @@ import type { Capabilities, Flavor } from "../../engine/flavor.js";
 import type { Container, Pod } from "../kube/types.js";
 import type { CreateContainerSpec } from "./engine.js";
 import { envMap, expand } from "./env.js";
+import { PodOperationError } from "./errors.js";
 import {
   containerName,
   LABEL_CONTAINER,
@@ -36,6 +37,15 @@ export function podIdentity(pod: Pod): PodIdentity {
 /** Pods share a network namespace through an infra container only where the engine allows it. */
 export function usesInfraContainer(pod: Pod, capabilities: Capabilities): boolean {
   return capabilities.containerNetworkMode && pod.spec.hostNetwork !== true;
+}
+
+/** `hostNetwork: true` where the engine has no host network (a VCH has no such scope): refused, never ignored. */
+export function checkNetwork(pod: Pod, capabilities: Pick<Capabilities, "hostNetwork">): void {
+  if (pod.spec.hostNetwork !== true || capabilities.hostNetwork) return;
+  throw new PodOperationError(
+    "spec.hostNetwork: true is not supported on this endpoint (every container is its own VM; there is no host network to join)",
+    { reason: "HostNetworkNotSupported", permanent: true, hint: "remove spec.hostNetwork" },
+  );
 }
 
 /** Kubernetes restartPolicy → the engine's (the engine restarts, and counts restarts). */
@@ -102,8 +112,8 @@ export function initRestartPolicy(pod: Pod): { Name: string } {
 
 export interface ContainerRole {
   role: "app" | "init";
-  /** Engine mounts (emptyDir volumes). */
-  mounts?: NonNullable<CreateContainerSpec["HostConfig"]>["Mounts"];
+  /** `HostConfig.Binds` of its emptyDir volumes (volumes.ts `engineBinds`). */
+  binds?: string[];
 }
 
 export function appContainerSpec(
@@ -134,8 +144,13 @@ export function appContainerSpec(
     Tty: container.tty === true,
     OpenStdin: container.stdin === true,
     HostConfig: {
-      RestartPolicy: kind.role === "init" ? initRestartPolicy(pod) : restartPolicy(pod),
-      ...(kind.mounts?.length ? { Mounts: kind.mounts } : {}),
+      // Where the engine applies no policy (a VCH echoes it, never acts), say so: the kubelet restarts (restarts.ts).
+      RestartPolicy: !ctx.capabilities.restartPolicies
+        ? { Name: "no" }
+        : kind.role === "init"
+          ? initRestartPolicy(pod)
+          : restartPolicy(pod),
+      ...(kind.binds?.length ? { Binds: kind.binds } : {}),
       ...containerResources(container, ctx.flavor),
       // Joined containers inherit hostname and ports from the infra container (the engine refuses both here).
       NetworkMode: joined ? `container:${ctx.infraId}` : pod.spec.hostNetwork ? "host" : "bridge",

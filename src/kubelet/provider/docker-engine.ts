@@ -147,7 +147,10 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
                 ...(tmpfs.sizeBytes ? { o: `size=${tmpfs.sizeBytes}` } : {}),
               },
             }
-          : {}),
+          : options.capacityMB
+            ? // VIC takes a bare number as MB; any other option would be refused.
+              { DriverOpts: { Capacity: String(options.capacityMB) } }
+            : {}),
       }),
     );
   }
@@ -337,7 +340,7 @@ export function splitTag(ref: string): [string, string] {
 interface DockerStats {
   read?: string;
   preread?: string;
-  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] | null } };
   precpu_stats?: { cpu_usage?: { total_usage?: number } };
   memory_stats?: { usage?: number; stats?: Record<string, number> };
   networks?: Record<string, { rx_bytes?: number; rx_errors?: number; tx_bytes?: number; tx_errors?: number }>;
@@ -356,6 +359,9 @@ export function statsSample(raw: DockerStats): EngineStatsSample | undefined {
     preread: raw.preread ?? raw.read,
     cpuTotalNs: raw.cpu_stats?.cpu_usage?.total_usage ?? 0,
     preCpuTotalNs: raw.precpu_stats?.cpu_usage?.total_usage ?? 0,
+    ...(raw.cpu_stats?.cpu_usage?.percpu_usage?.length
+      ? { perCpuUsage: raw.cpu_stats.cpu_usage.percpu_usage }
+      : {}),
     ...(usage !== undefined
       ? { memoryUsageBytes: usage, memoryWorkingSetBytes: Math.max(0, usage - inactiveFile) }
       : {}),

@@ -69,6 +69,8 @@ export interface RegistryAuth {
 export interface VolumeOptions {
   /** Memory-backed (emptyDir medium: Memory), with an optional size in bytes. */
   tmpfs?: { sizeBytes?: number };
+  /** A disk of this many MB (VIC's `Capacity` driver option). */
+  capacityMB?: number;
 }
 
 export interface PodEngine {
@@ -130,8 +132,11 @@ export interface EngineStatsSample {
   /** RFC 3339 times of this sample and the previous one. */
   read: string;
   preread: string;
+  /** `cpu_stats.cpu_usage.total_usage` and its previous value: nanoseconds, except on a VCH (stats/mhz-cpu.ts). */
   cpuTotalNs: number;
   preCpuTotalNs: number;
+  /** `percpu_usage` of this sample, when the engine gives it (a VCH: each vCPU's MHz). */
+  perCpuUsage?: number[];
   memoryUsageBytes?: number;
   memoryWorkingSetBytes?: number;
   memoryRssBytes?: number;

@@ -9,7 +9,8 @@ export type PodFailureReason =
   | "CreateContainerError"
   | "StartError"
   | "InfraContainerError"
-  | "FailedMount";
+  | "FailedMount"
+  | "HostNetworkNotSupported";
 
 /**
  * A pod operation failed. `permanent` when the engine (or the pod spec) refused: retrying the

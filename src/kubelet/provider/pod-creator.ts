@@ -24,7 +24,7 @@ import { podLabels } from "./labels.js";
 import type { CachedContainer } from "./pod-cache.js";
 import { authFor, pullSecrets, registryOf } from "./pull-secrets.js";
 import { QuantityError } from "./resources.js";
-import { emptyDirs, engineMounts } from "./volumes.js";
+import { emptyDirs, engineBinds } from "./volumes.js";
 
 export interface CreatorOptions extends Omit<SpecContext, "infraId"> {
   /** undefined where the engine has no `container:` network mode (VIC) or no pause image. */
@@ -148,9 +148,12 @@ export class PodCreator {
     const id = podIdentity(pod);
     const labels = podLabels(this.options.node, id);
     await Promise.all(
-      emptyDirs(pod, id).map(async (dir) => {
+      emptyDirs(pod, id, this.options.capabilities).map(async (dir) => {
         try {
-          await this.engine.createVolume(dir.engineName, labels, dir.tmpfs ? { tmpfs: dir.tmpfs } : {});
+          await this.engine.createVolume(dir.engineName, labels, {
+            ...(dir.tmpfs ? { tmpfs: dir.tmpfs } : {}),
+            ...(dir.capacityMB ? { capacityMB: dir.capacityMB } : {}),
+          });
         } catch (err) {
           throw new PodOperationError(`volume "${dir.name}": ${errorMessage(err)}`, {
             reason: "FailedMount",
@@ -195,7 +198,7 @@ export class PodCreator {
         index,
         env,
         { ...this.options, ...(infraId ? { infraId } : {}) },
-        { role, mounts: engineMounts(pod, podIdentity(pod), container) },
+        { role, binds: engineBinds(pod, podIdentity(pod), container) },
       );
     } catch (err) {
       if (err instanceof PodOperationError) throw err;

@@ -6,7 +6,9 @@
  * Volume files are delivered before each container starts and refreshed when sources change.
  */
 import { errorMessage } from "../../errors.js";
+import type { Capabilities } from "../../engine/flavor.js";
 import type { Container, Pod } from "../kube/types.js";
+import { checkNetwork } from "./container-spec.js";
 import { podKey } from "../kube/types.js";
 import type { PodEngine } from "./engine.js";
 import type { EnvContext } from "./env.js";
@@ -21,6 +23,8 @@ import { checkVolumes } from "./volumes.js";
 export interface RunnerOptions {
   hostIP: string;
   nodeAllocatable: { cpu: number; memory: number };
+  /** What the endpoint cannot do is refused before anything is made. */
+  capabilities: Capabilities;
   events?: PodEventSink;
 }
 
@@ -49,7 +53,8 @@ export class PodRunner {
   }
 
   private async prepare(entry: CachedPod, pod: Pod): Promise<void> {
-    checkVolumes(pod);
+    checkNetwork(pod, this.options.capabilities);
+    checkVolumes(pod, this.options.capabilities);
     await this.verifySources(pod);
     await this.creator.pullImages(pod);
     await this.creator.createVolumes(pod);

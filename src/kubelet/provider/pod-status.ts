@@ -23,11 +23,20 @@ export interface StatusContext {
   hostIP: string;
   /** Container ID scheme: docker://, podman://, vic://. */
   runtime: string;
-  /** Readiness and startup from the containers' probes, and the restarts they caused. */
+  /** Readiness and startup from the containers' probes. */
   probes?: {
     state(container: Container, containerId: string, startedAt: string): ProbeState;
-    restarts(containerId: string): number;
   };
+  /** The restarts the kubelet made itself (restarts.ts), and the back-off of one still to come. */
+  restarts?: {
+    restarts(containerId: string): number;
+    backOff(containerId: string): string | undefined;
+  };
+  /**
+   * Told of every exited container before the status is computed, where the kubelet restarts
+   * containers itself (a VCH), so a restart it schedules shows at once as CrashLoopBackOff.
+   */
+  onExited?: (container: { name: string; init: boolean; details: EngineContainerDetails }) => void;
   /** The last termination seen per engine container id (from die events), for lastState. */
   lastTermination?: ReadonlyMap<string, { exitCode: number; finishedAt: string }>;
   now?: Date;
@@ -38,6 +47,26 @@ const ZERO_TIME = "0001-01-01T00:00:00Z";
 function engineTime(value: string | undefined): string | undefined {
   if (!value || value.startsWith("0001-01-01")) return undefined;
   return kubeTime(new Date(value));
+}
+
+/**
+ * The state, and the last state where the kubelet holds a restart back: an exited container
+ * waiting out its back-off is CrashLoopBackOff, its exit the last state, as on a kubelet.
+ */
+function currentState(
+  details: EngineContainerDetails | undefined,
+  waitingReason: { reason: string; message?: string },
+  containerID: string | undefined,
+  ctx: StatusContext,
+): { state: ContainerState; backedOff?: ContainerState } {
+  const state = containerState(details, waitingReason, containerID);
+  const backOff = details && state.terminated ? ctx.restarts?.backOff(details.id) : undefined;
+  if (!backOff) return { state };
+  return { state: { waiting: { reason: "CrashLoopBackOff", message: backOff } }, backedOff: state };
+}
+
+function restartsOf(details: EngineContainerDetails | undefined, ctx: StatusContext): number {
+  return details ? details.restartCount + (ctx.restarts?.restarts(details.id) ?? 0) : 0;
 }
 
 function containerState(
@@ -101,19 +130,20 @@ export function podStatusFrom(
     const cached = entry?.initContainers?.get(c.name);
     const d = cached ? details.get(cached.id) : undefined;
     const containerID = d ? `${ctx.runtime}${d.id}` : undefined;
-    const state = containerState(
+    const { state, backedOff } = currentState(
       d,
       failure || entry?.waiting ? waiting : { reason: "PodInitializing" },
       containerID,
+      ctx,
     );
     return {
       name: c.name,
       state,
-      lastState: {},
+      lastState: backedOff ?? {},
       // An init container is ready once it finished successfully.
       ready: state.terminated?.exitCode === 0,
       started: state.running !== undefined,
-      restartCount: d?.restartCount ?? 0,
+      restartCount: restartsOf(d, ctx),
       image: c.image ?? "",
       imageID: d?.imageId ?? "",
       ...(containerID ? { containerID } : {}),
@@ -129,11 +159,12 @@ export function podStatusFrom(
     const cached = entry?.containers.get(c.name);
     const d = cached ? details.get(cached.id) : undefined;
     const containerID = d ? `${ctx.runtime}${d.id}` : undefined;
-    const state = containerState(d, appWaiting, containerID);
+    const { state, backedOff } = currentState(d, appWaiting, containerID, ctx);
     const last = cached ? ctx.lastTermination?.get(cached.id) : undefined;
-    const restartCount = d ? d.restartCount + (ctx.probes?.restarts(d.id) ?? 0) : 0;
-    const lastState: ContainerState =
-      last && d && restartCount > 0
+    const restartCount = restartsOf(d, ctx);
+    const lastState: ContainerState = backedOff
+      ? backedOff
+      : last && d && restartCount > 0
         ? {
             terminated: {
               exitCode: last.exitCode,
@@ -250,6 +281,16 @@ export class PodStatusReader {
       ...ids.map((id) => this.engine.inspectContainer(id)),
     ]);
     const details = new Map(ids.map((id, i) => [id, found[i]]));
+    if (entry && ctx.onExited) {
+      const containers = [
+        ...[...(entry.initContainers?.values() ?? [])].map((c) => ({ c, init: true })),
+        ...[...entry.containers.values()].map((c) => ({ c, init: false })),
+      ];
+      for (const { c, init } of containers) {
+        const d = details.get(c.id);
+        if (d?.state.status === "exited") ctx.onExited({ name: c.name, init, details: d });
+      }
+    }
     return podStatusFrom(entry, pod, details, infra, ctx);
   }
 }

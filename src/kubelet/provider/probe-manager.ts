@@ -5,10 +5,10 @@
  * then every periodSeconds, with successThreshold/failureThreshold. Until the startup probe
  * passes, liveness and readiness are not run and the container is not started; a container with
  * a readiness probe is unready until it passes. A failed liveness or startup probe kills the
- * container (SIGTERM, SIGKILL after the grace period) and starts it again as the pod's
- * restartPolicy says (Always; OnFailure unless it exited 0), as a kubelet does. The engine
- * counts only its own policy restarts (a killed container counts as stopped by hand), so these
- * restarts are counted here and added to the status's restartCount. Every failed probe is an
+ * container (SIGTERM, SIGKILL after the grace period) and hands it to the ContainerRestarter
+ * (restarts.ts), which starts it again as the pod's restartPolicy says, with the kubelet's
+ * back-off, and counts it: the engine counts only its own policy restarts (a killed container
+ * counts as stopped by hand), and a VCH none at all. Every failed probe is an
  * `Unhealthy` event; result changes notify the pod so its status follows.
  */
 import { errorMessage } from "../../errors.js";
@@ -16,6 +16,7 @@ import type { Container, Pod, PodStatus, Probe } from "../kube/types.js";
 import type { PodEngine, StreamingEngine } from "./engine.js";
 import { containerField, type PodEventSink } from "./events.js";
 import { runProbe } from "./probes.js";
+import { ContainerRestarter } from "./restarts.js";
 
 type Kind = "startup" | "liveness" | "readiness";
 const LABEL: Record<Kind, string> = { startup: "Startup", liveness: "Liveness", readiness: "Readiness" };
@@ -31,6 +32,8 @@ export interface ProbeManagerDeps {
     Pick<PodEngine, "killContainer" | "inspectContainer" | "startContainer">;
   /** The pod's status should be read again (a result changed). */
   notify(podKey: string): void;
+  /** Who restarts killed containers (default: one of its own over engine.startContainer). */
+  restarter?: ContainerRestarter;
   events?: PodEventSink;
   log?: (message: string) => void;
 }
@@ -50,10 +53,20 @@ interface Instance {
 export class ProbeManager {
   /** By `${containerId}@${startedAt}`. */
   private readonly instances = new Map<string, Instance>();
-  /** Restarts after failed probes, by container id (with its pod, to forget them together). */
-  private readonly probeRestarts = new Map<string, { podKey: string; count: number }>();
+  private readonly restarter: ContainerRestarter;
+  /** A restarter of its own is closed with it; a shared one belongs to the provider. */
+  private readonly ownsRestarter: boolean;
 
-  constructor(private readonly deps: ProbeManagerDeps) {}
+  constructor(private readonly deps: ProbeManagerDeps) {
+    this.ownsRestarter = deps.restarter === undefined;
+    this.restarter =
+      deps.restarter ??
+      new ContainerRestarter({
+        startContainer: (id) => deps.engine.startContainer(id),
+        notify: (key) => deps.notify(key),
+        ...(deps.log ? { log: deps.log } : {}),
+      });
+  }
 
   /**
    * What the probes say of a container instance; a container without probes is ready and
@@ -68,7 +81,7 @@ export class ProbeManager {
 
   /** How often the container was restarted after a failed probe (the engine does not count these). */
   restarts(containerId: string): number {
-    return this.probeRestarts.get(containerId)?.count ?? 0;
+    return this.restarter.restarts(containerId);
   }
 
   /** With each fresh status of a pod: probe its newly running containers, stop probing the others. */
@@ -92,12 +105,12 @@ export class ProbeManager {
   /** The pod is gone: stop its probes. */
   forget(podKey: string): void {
     for (const instance of this.instances.values()) if (instance.podKey === podKey) this.end(instance);
-    for (const [id, restarts] of this.probeRestarts)
-      if (restarts.podKey === podKey) this.probeRestarts.delete(id);
+    this.restarter.forget(podKey);
   }
 
   close(): void {
     for (const instance of this.instances.values()) this.end(instance);
+    if (this.ownsRestarter) this.restarter.close();
   }
 
   private begin(
@@ -217,7 +230,7 @@ export class ProbeManager {
       );
       const grace = probe.terminationGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds;
       this.end(instance);
-      await this.killAndRestart(instance, pod, grace ?? DEFAULT_GRACE_SECONDS);
+      await this.killAndRestart(instance, pod, container, grace ?? DEFAULT_GRACE_SECONDS);
     };
 
     const sinceStart = Date.now() - instance.startedAtMs;
@@ -225,10 +238,15 @@ export class ProbeManager {
   }
 
   /**
-   * SIGTERM, SIGKILL if it still runs after the grace period, then start it again as the
-   * pod's restartPolicy says.
+   * SIGTERM, SIGKILL if it still runs after the grace period, then the restarter starts it
+   * again as the pod's restartPolicy says.
    */
-  private async killAndRestart(instance: Instance, pod: Pod, graceSeconds: number): Promise<void> {
+  private async killAndRestart(
+    instance: Instance,
+    pod: Pod,
+    container: Container,
+    graceSeconds: number,
+  ): Promise<void> {
     const { engine } = this.deps;
     const id = instance.containerId;
     try {
@@ -242,13 +260,7 @@ export class ProbeManager {
         if (Date.now() >= deadline) await engine.killContainer(id, "SIGKILL");
       }
       if (!details) return;
-      const policy = pod.spec.restartPolicy ?? "Always";
-      if (policy === "Never" || (policy === "OnFailure" && details.state.exitCode === 0)) return;
-      await engine.startContainer(id);
-      const restarts = this.probeRestarts.get(id) ?? { podKey: instance.podKey, count: 0 };
-      restarts.count++;
-      this.probeRestarts.set(id, restarts);
-      this.deps.notify(instance.podKey);
+      this.restarter.exited({ podKey: instance.podKey, pod, name: container.name, init: false, details });
     } catch (err) {
       this.deps.log?.(`restarting ${id} after a failed probe: ${errorMessage(err)}`);
     }

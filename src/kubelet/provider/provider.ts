@@ -4,7 +4,7 @@
  * notifications so status follows the engine within a second instead of a polling period.
  */
 import { errorMessage } from "../../errors.js";
-import type { Flavor } from "../../engine/flavor.js";
+import { capabilitiesOf, type Capabilities, type Flavor } from "../../engine/flavor.js";
 import { kubeTime, podKey, type Pod, type PodStatus } from "../kube/types.js";
 import type { PodLifecycleHandler, ProviderPod } from "../provider-api.js";
 import { podIdentity } from "./container-spec.js";
@@ -15,6 +15,7 @@ import { PodOperationError } from "./errors.js";
 import { containerField, type PodEventSink } from "./events.js";
 import { PodRunner } from "./pod-runner.js";
 import { ProbeManager } from "./probe-manager.js";
+import { ContainerRestarter } from "./restarts.js";
 import { VolumeDelivery } from "./volume-delivery.js";
 import { cacheKey, PodCache, type CachedContainer, type CachedPod } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
@@ -27,6 +28,8 @@ import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
 export interface ProviderOptions {
   node: string;
   flavor: Flavor;
+  /** What the endpoint can do (default: its flavor's). */
+  capabilities?: Capabilities;
   hostIP: string;
   nodeAllocatable: { cpu: number; memory: number };
   /** Called with what went wrong in the background (event stream lost…); the default is silence. */
@@ -49,6 +52,11 @@ export class DockerProvider implements PodLifecycleHandler {
   private readonly status: PodStatusReader;
   private readonly runner: PodRunner;
   private readonly probes: ProbeManager | undefined;
+  /** The kubelet's own restarts: after failed probes, and of every exit where the engine restarts nothing. */
+  private readonly restarter: ContainerRestarter;
+  private readonly capabilities: Capabilities;
+  /** Pods being deleted: their stopping containers must not be restarted. */
+  private readonly deleting = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(key: string) => void> = [];
   private readonly lastTermination = new Map<string, { exitCode: number; finishedAt: string }>();
@@ -66,6 +74,12 @@ export class DockerProvider implements PodLifecycleHandler {
     this.deleter = new PodDeleter(engine, options.node);
     this.status = new PodStatusReader(engine);
     const delivery = new VolumeDelivery(engine, options.config ?? creator.config, options.tokens);
+    this.capabilities = options.capabilities ?? capabilitiesOf(options.flavor);
+    this.restarter = new ContainerRestarter({
+      startContainer: (id) => engine.startContainer(id),
+      notify: (key) => this.notify(key),
+      ...(options.log ? { log: options.log } : {}),
+    });
     const exec = options.probeExec;
     this.probes = exec
       ? new ProbeManager({
@@ -76,6 +90,7 @@ export class DockerProvider implements PodLifecycleHandler {
             inspectContainer: (id) => engine.inspectContainer(id),
           },
           notify: (key) => this.notify(key),
+          restarter: this.restarter,
           ...(options.events ? { events: options.events } : {}),
           ...(options.log ? { log: options.log } : {}),
         })
@@ -83,6 +98,7 @@ export class DockerProvider implements PodLifecycleHandler {
     this.runner = new PodRunner(engine, this.cache, creator, this.starter, delivery, {
       hostIP: options.hostIP,
       nodeAllocatable: options.nodeAllocatable,
+      capabilities: this.capabilities,
       ...(options.events ? { events: options.events } : {}),
     });
   }
@@ -112,6 +128,7 @@ export class DockerProvider implements PodLifecycleHandler {
     clearTimeout(this.resubscribeTimer);
     this.subscription?.close();
     this.probes?.close();
+    this.restarter.close();
   }
 
   private async subscribe(): Promise<void> {
@@ -218,6 +235,7 @@ export class DockerProvider implements PodLifecycleHandler {
 
   /** Remove whatever the pod has on the engine and forget it, keeping the cache entry. */
   private async clear(entry: CachedPod): Promise<void> {
+    this.restarter.forget(cacheKey(entry.namespace, entry.name));
     await this.deleter.delete(entry);
     entry.containers.clear();
     entry.initContainers?.clear();
@@ -243,8 +261,8 @@ export class DockerProvider implements PodLifecycleHandler {
     const cached = known ?? this.cache.get(key);
     const uid = pod.metadata?.uid ?? cached?.uid ?? "";
     // A cache entry of another uid belongs to a different pod of the same name: leave it.
-    const entry =
-      cached && cached.uid === uid ? cached : { uid, containers: new Map<string, CachedContainer>() };
+    const owned = cached && cached.uid === uid ? cached : undefined;
+    const entry = owned ?? { uid, containers: new Map<string, CachedContainer>() };
     for (const c of pod.spec.containers) {
       if (!entry.containers.has(c.name)) continue;
       this.options.events?.(pod, {
@@ -254,9 +272,21 @@ export class DockerProvider implements PodLifecycleHandler {
         fieldPath: containerField(c.name),
       });
     }
-    await this.stopper.stop(entry, gracePeriod(pod));
-    await this.deleter.delete(entry);
-    if (cached && cached.uid === uid) this.cache.delete(key);
+    // Stopping makes its containers exit: nothing may start them again from here on.
+    if (owned) {
+      this.restarter.forget(key);
+      this.deleting.add(key);
+    }
+    try {
+      await this.stopper.stop(entry, gracePeriod(pod));
+      await this.deleter.delete(entry);
+    } finally {
+      if (owned) this.deleting.delete(key);
+    }
+    if (owned) {
+      this.cache.delete(key);
+      this.restarter.forget(key);
+    }
     this.probes?.forget(key);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
   }
@@ -265,11 +295,16 @@ export class DockerProvider implements PodLifecycleHandler {
     const entry = this.cache.get(podKey(pod));
     if (!entry || entry.uid !== pod.metadata?.uid) return undefined;
     const probes = this.probes;
+    const key = podKey(pod);
+    // Where the engine never restarts (a VCH), every exit the status shows is the kubelet's to handle.
+    const restartsHere = !this.capabilities.restartPolicies && !this.deleting.has(key);
     const status = await this.status.read(entry, pod, {
       hostIP: this.options.hostIP,
       runtime: `${this.options.flavor}://`,
       lastTermination: this.lastTermination,
+      restarts: this.restarter,
       ...(probes ? { probes } : {}),
+      ...(restartsHere ? { onExited: (c) => this.restarter.exited({ ...c, podKey: key, pod }) } : {}),
     });
     probes?.sync(podKey(pod), pod, status);
     return status;

@@ -3,6 +3,7 @@
  * and stats, composed from PodStreams, PodPortDialer and PodStatsCollector over the provider's pod cache.
  */
 import type { Readable } from "node:stream";
+import type { Capabilities } from "../../engine/flavor.js";
 import type { Pod } from "../kube/types.js";
 import type {
   ContainerLogOptions,
@@ -30,9 +31,10 @@ export class DockerStreamingProvider implements PodStreamingProvider {
     engine: PodEngine & StreamingEngine,
     private readonly lifecycle: DockerProvider,
     node: NodeInput,
+    cpuUnit: Capabilities["statsCpuUnit"] = "nanoseconds",
   ) {
     this.streams = new PodStreams(engine, lifecycle.cache);
-    this.stats = new PodStatsCollector(engine, lifecycle.cache, node);
+    this.stats = new PodStatsCollector(engine, lifecycle.cache, node, cpuUnit);
     this.ports = new PodPortDialer(engine, lifecycle.cache);
   }
 

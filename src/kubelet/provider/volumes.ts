@@ -6,6 +6,7 @@
  * Anything needing a host or a storage backend (hostPath, persistentVolumeClaim, nfs…) is
  * refused with a clear reason instead of being silently ignored.
  */
+import type { Capabilities } from "../../engine/flavor.js";
 import type { Container, Pod, Volume, VolumeMount } from "../kube/types.js";
 import type { PodIdentity } from "./labels.js";
 import { PodOperationError } from "./errors.js";
@@ -41,8 +42,13 @@ function cleanPath(path: string): boolean {
   return !path.split("/").some((part) => part === "..");
 }
 
-/** Every mount of every container, checked against the pod's volumes; throws FailedMount. */
-export function checkVolumes(pod: Pod): void {
+/** What the endpoint's volumes can be (a VCH: disks only, each attached to one running VM). */
+export type VolumeCapabilities = Pick<Capabilities, "tmpfsVolumes" | "sharedVolumes">;
+
+const ANY_VOLUME: VolumeCapabilities = { tmpfsVolumes: true, sharedVolumes: true };
+
+/** Every mount of every container, checked against the pod's volumes and the endpoint; throws FailedMount. */
+export function checkVolumes(pod: Pod, capabilities: VolumeCapabilities = ANY_VOLUME): void {
   const volumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
   for (const volume of volumes.values()) {
     const kind = volumeKind(volume);
@@ -51,6 +57,23 @@ export function checkVolumes(pod: Pod): void {
         WHY_NOT[kind.unsupported] ??
         "dinv delivers emptyDir, configMap, secret, downwardAPI and projected volumes only";
       throw refuse(`volume "${volume.name}": ${kind.unsupported} volumes are not supported (${why})`);
+    }
+    // Refused, never ignored: the pod would run with a disk where it asked for memory.
+    if (!capabilities.tmpfsVolumes && volume.emptyDir?.medium === "Memory")
+      throw refuse(
+        `volume "${volume.name}": emptyDir.medium "Memory" is not supported on this endpoint (its volumes are disks; no tmpfs)`,
+      );
+  }
+  if (!capabilities.sharedVolumes) {
+    // App containers run side by side, each its own VM, and a VMDK disk attaches to one running
+    // VM only. Init containers run one at a time before them, so they may share with anyone.
+    for (const volume of volumes.values()) {
+      if (!volume.emptyDir) continue;
+      const users = pod.spec.containers.filter((c) => c.volumeMounts?.some((m) => m.name === volume.name));
+      if (users.length > 1)
+        throw refuse(
+          `volume "${volume.name}": an emptyDir cannot be shared by containers ${users.map((c) => `"${c.name}"`).join(", ")} on this endpoint (each container is its own VM and the volume a disk only one running VM can use)`,
+        );
     }
   }
   for (const container of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
@@ -84,39 +107,51 @@ export interface EmptyDirPlan {
   name: string;
   engineName: string;
   tmpfs?: { sizeBytes?: number };
+  /** The volume's size in MB, where volumes are sized (VIC's `Capacity`). */
+  capacityMB?: number;
 }
 
-export function emptyDirs(pod: Pod, id: PodIdentity): EmptyDirPlan[] {
+/**
+ * The engine volumes behind the pod's emptyDirs. sizeLimit sizes a tmpfs; where volumes take a
+ * `Capacity` (VIC: a bare number is MB, go-units' 10^6 bytes; none gives 1024 MB) it sizes the
+ * disk, rounded up so the volume holds at least the limit. Elsewhere a disk emptyDir is unsized,
+ * as before (a kubelet enforces sizeLimit by eviction, which dinv does not do).
+ */
+export function emptyDirs(
+  pod: Pod,
+  id: PodIdentity,
+  capabilities: Pick<Capabilities, "volumeCapacityOption"> = { volumeCapacityOption: false },
+): EmptyDirPlan[] {
   return (pod.spec.volumes ?? []).flatMap((v) => {
     if (!v.emptyDir) return [];
     const memory = v.emptyDir.medium === "Memory";
     const size =
       v.emptyDir.sizeLimit !== undefined ? Math.floor(parseQuantity(v.emptyDir.sizeLimit)) : undefined;
+    const sized = !memory && size && capabilities.volumeCapacityOption;
     return [
       {
         name: v.name,
         engineName: emptyDirName(id, v.name),
         ...(memory ? { tmpfs: size ? { sizeBytes: size } : {} } : {}),
+        ...(sized ? { capacityMB: Math.max(1, Math.ceil(size / 1_000_000)) } : {}),
       },
     ];
   });
 }
 
-/** The engine mounts of a container's emptyDir volumes. */
-export function engineMounts(
-  pod: Pod,
-  id: PodIdentity,
-  container: Container,
-): Array<{ Type: "volume"; Source: string; Target: string; ReadOnly: boolean }> {
+/**
+ * The `HostConfig.Binds` entries (`volume:/path[:ro]`) of a container's emptyDir volumes, on
+ * every flavor. VIC reads volumes only from Binds and Config.Volumes (it silently ignores
+ * `HostConfig.Mounts`); Docker Engine and Podman treat a named-volume bind exactly as a
+ * `Type: volume` mount (created when missing, the image's content copied into a new one), and
+ * the memory-backed emptyDir is itself a named local tmpfs volume, so nothing here needs Mounts:
+ * one path for all three.
+ */
+export function engineBinds(pod: Pod, id: PodIdentity, container: Container): string[] {
   const dirs = new Set((pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name));
   return (container.volumeMounts ?? [])
     .filter((m) => dirs.has(m.name))
-    .map((m) => ({
-      Type: "volume" as const,
-      Source: emptyDirName(id, m.name),
-      Target: m.mountPath,
-      ReadOnly: m.readOnly === true,
-    }));
+    .map((m) => `${emptyDirName(id, m.name)}:${m.mountPath}${m.readOnly === true ? ":ro" : ""}`);
 }
 
 /** A container's mounts of file volumes (configMap, secret, downwardAPI, projected), with their volume. */

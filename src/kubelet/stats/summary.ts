@@ -1,8 +1,9 @@
 /**
  * The stats summary from engine samples. Pure: the collector (provider/pod-stats.ts) takes the
- * samples, this shapes them. CPU rates come from the engine's own pair of samples (it takes
- * two, a moment apart); the node is the sum of its pods, since an endpoint such as a VCH
- * reports no host-wide usage of its own.
+ * samples and turns their CPU figures into CpuStats in the endpoint's unit (`cpuOf` for cgroup
+ * nanoseconds, stats/mhz-cpu.ts for a VCH's MHz); this shapes and sums them. CPU rates come from
+ * the engine's own pair of samples (it takes two, a moment apart); the node is the sum of its
+ * pods, since an endpoint such as a VCH reports no host-wide usage of its own.
  */
 import { kubeTime } from "../kube/types.js";
 import type { EngineStatsSample } from "../provider/engine.js";
@@ -12,6 +13,8 @@ export interface ContainerSampleInput {
   name: string;
   startTime: string;
   sample?: EngineStatsSample;
+  /** The sample's CPU, already in Kubernetes' units (absent: no trustworthy figure yet). */
+  cpu?: CpuStats;
 }
 
 export interface PodSampleInput {
@@ -32,6 +35,7 @@ function valid(time: string | undefined): boolean {
   return !!time && !time.startsWith("0001-") && !Number.isNaN(Date.parse(time));
 }
 
+/** cgroup nanoseconds (Docker Engine, Podman) → CpuStats. */
 export function cpuOf(sample: EngineStatsSample): CpuStats {
   const elapsedMs = Date.parse(sample.read) - Date.parse(sample.preread);
   const used = sample.cpuTotalNs - sample.preCpuTotalNs;
@@ -99,7 +103,8 @@ export function summarize(node: NodeInput, pods: PodSampleInput[], now: Date = n
     const containers = p.containers.map((c) => ({
       name: c.name,
       startTime: c.startTime,
-      ...(c.sample ? { cpu: cpuOf(c.sample), memory: memoryOf(c.sample) } : {}),
+      ...(c.sample && c.cpu ? { cpu: c.cpu } : {}),
+      ...(c.sample ? { memory: memoryOf(c.sample) } : {}),
     }));
     const cpu = total(
       containers.flatMap((c) => (c.cpu ? [c.cpu] : [])),
