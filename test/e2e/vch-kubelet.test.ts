@@ -137,4 +137,54 @@ describe("dinv kubelet on a VCH (Kubernetes API test server)", { timeout: 180_00
     });
     assert.equal(containers.length, 1);
   });
+
+  it("restarts an exited container itself, since a VCH applies no restart policy", async () => {
+    await api.request("POST", podsPath, pod("crasher", "echo once; exit 3"));
+    const restarted = await until(
+      "the kubelet to restart the container",
+      async () => {
+        const status = (await getPod("crasher")).status?.containerStatuses?.[0];
+        return (status?.restartCount ?? 0) >= 1 ? status : undefined;
+      },
+      60_000,
+    );
+    assert.equal(restarted?.lastState?.terminated?.exitCode, 3);
+    const uid = (await getPod("crasher")).metadata?.uid ?? "";
+    const [container] = await engine.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`io.dinv.pod.uid=${uid}`] }),
+    });
+    const info = await engine.docker.getContainer(container?.Id ?? "").inspect();
+    assert.equal(info.HostConfig.RestartPolicy?.Name, "no", "nothing asked of the VCH that it would ignore");
+  });
+
+  it("sizes an emptyDir's disk from sizeLimit, and refuses what a VCH cannot do, naming the field", async () => {
+    const volumes = (name: string, emptyDir: Record<string, string>) => ({
+      volumes: [{ name, emptyDir }],
+    });
+    const withMount = (p: Pod, volume: string): Pod => {
+      const [main] = p.spec.containers;
+      if (main) main.volumeMounts = [{ name: volume, mountPath: "/data" }];
+      return p;
+    };
+    await api.request(
+      "POST",
+      podsPath,
+      withMount(pod("sized", "exec sleep 3600", volumes("scratch", { sizeLimit: "2Gi" })), "scratch"),
+    );
+    await api.request(
+      "POST",
+      podsPath,
+      withMount(pod("in-memory", "exec sleep 3600", volumes("shm", { medium: "Memory" })), "shm"),
+    );
+    await api.request("POST", podsPath, pod("host-net", "exec sleep 3600", { hostNetwork: true }));
+    await waitPhase("sized", "Running");
+    const uid = (await getPod("sized")).metadata?.uid ?? "";
+    const volume = await engine.docker.getVolume(`k8s_scratch_sized_default_${uid}`).inspect();
+    assert.equal(volume.Options?.Capacity, "2048", "2 GiB as VIC's MB (MiB on disk)");
+    await waitPhase("in-memory", "Failed");
+    assert.match((await getPod("in-memory")).status?.message ?? "", /emptyDir\.medium "Memory"/);
+    await waitPhase("host-net", "Failed");
+    assert.match((await getPod("host-net")).status?.message ?? "", /hostNetwork/);
+  });
 });

@@ -1255,7 +1255,7 @@ describe("DockerProvider on a VCH: volumes and networks", () => {
     await p.createPod(pod);
     assert.equal((await p.getPodStatus(pod))?.phase, "Running");
     assert.deepEqual(engine.volumes.get("k8s_data_web_team-a_uid-1")?.options, {
-      capacityMB: Math.ceil((2 * 2 ** 30) / 1e6),
+      capacityMB: 2048,
     });
     assert.deepEqual(engine.volumes.get("k8s_plain_web_team-a_uid-1")?.options, {}, "VIC's default size");
     const app = byRole(engine, "app")[0];

@@ -135,7 +135,7 @@ describe("volume checks", () => {
     ]);
   });
 
-  it("a VCH sizes disk emptyDirs with Capacity in MB (rounded up), and refuses tmpfs and sharing", () => {
+  it("a VCH sizes disk emptyDirs with Capacity in MiB (rounded up), and refuses tmpfs and sharing", () => {
     const id = { namespace: "team-a", name: "web", uid: "u1" };
     const vic = capabilitiesOf("vic");
     const sized = pod({ volumes: [{ name: "d", emptyDir: { sizeLimit: "1500k" } }] });

@@ -113,8 +113,8 @@ export interface EmptyDirPlan {
 
 /**
  * The engine volumes behind the pod's emptyDirs. sizeLimit sizes a tmpfs; where volumes take a
- * `Capacity` (VIC: a bare number is MB, go-units' 10^6 bytes; none gives 1024 MB) it sizes the
- * disk, rounded up so the volume holds at least the limit. Elsewhere a disk emptyDir is unsized,
+ * `Capacity` (VIC: a bare number of MB, which its port layer makes Capacity x 1024 KB, i.e. MiB;
+ * none gives 1024) it sizes the disk, rounded up so the volume holds at least the limit. Elsewhere a disk emptyDir is unsized,
  * as before (a kubelet enforces sizeLimit by eviction, which dinv does not do).
  */
 export function emptyDirs(
@@ -133,7 +133,7 @@ export function emptyDirs(
         name: v.name,
         engineName: emptyDirName(id, v.name),
         ...(memory ? { tmpfs: size ? { sizeBytes: size } : {} } : {}),
-        ...(sized ? { capacityMB: Math.max(1, Math.ceil(size / 1_000_000)) } : {}),
+        ...(sized ? { capacityMB: Math.max(1, Math.ceil(size / 1024 ** 2)) } : {}),
       },
     ];
   });
