@@ -23,6 +23,8 @@ REGISTRY_NAME=dinv-vch-registry
 PIDFILE="$RUN_DIR/vch.pid"
 LOG="$STATE_DIR/vch.log"
 BACKEND="${DINV_ENGINE_SOCK:-/run/dinv-engine/docker.sock}"
+# vSphere's sample interval behind container stats (VIC: 20 s); scripts/test.sh shortens it.
+STATS_INTERVAL="${DINV_VCH_STATS_INTERVAL:-20}"
 IMAGES=(dinv/host:latest dinv/registry-cache:latest)
 
 log() { echo "vch: $*" >&2; }
@@ -82,7 +84,8 @@ ensure_emulator() {
   # From / so that the service does not hold a checkout that may be deleted.
   rm -f "$PIDFILE"
   (cd / && setsid node "$ROOT/dist/test/fixtures/vch/main.js" --backend "$BACKEND" \
-    --state-dir "$STATE_DIR" --port "$VCH_PORT" --pid-file "$PIDFILE" >>"$LOG" 2>&1 </dev/null &)
+    --state-dir "$STATE_DIR" --port "$VCH_PORT" --pid-file "$PIDFILE" \
+    --stats-interval "$STATS_INTERVAL" >>"$LOG" 2>&1 </dev/null &)
   for _ in $(seq 100); do
     answers && return 0
     sleep 0.1

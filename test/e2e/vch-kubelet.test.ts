@@ -187,4 +187,29 @@ describe("dinv kubelet on a VCH (Kubernetes API test server)", { timeout: 180_00
     await waitPhase("host-net", "Failed");
     assert.match((await getPod("host-net")).status?.message ?? "", /hostNetwork/);
   });
+
+  it("reports CPU from VIC's MHz stats: a busy pod above an idle one, once two samples exist", async () => {
+    await api.request("POST", podsPath, pod("busy", "while :; do :; done"));
+    await api.request("POST", podsPath, pod("idle", "exec sleep 3600"));
+    await waitPhase("busy", "Running");
+    await waitPhase("idle", "Running");
+    type Summary = {
+      pods: Array<{ podRef: { name: string }; containers: Array<{ cpu?: { usageNanoCores?: number } }> }>;
+    };
+    const cpuOf = (summary: Summary, name: string) =>
+      summary.pods.find((p) => p.podRef.name === name)?.containers[0]?.cpu?.usageNanoCores;
+    const summary = await until(
+      "CPU figures for both pods",
+      async () => {
+        const doc = JSON.parse((await kubeletRequest(port, "/stats/summary", admin)).body) as Summary;
+        return cpuOf(doc, "busy") !== undefined && cpuOf(doc, "idle") !== undefined ? doc : undefined;
+      },
+      120_000,
+      500,
+    );
+    const busy = cpuOf(summary, "busy") ?? 0;
+    const idle = cpuOf(summary, "idle") ?? 0;
+    assert.ok(busy > 0.3e9, `a spinning shell uses a good part of a core (${busy} nanocores)`);
+    assert.ok(busy > 5 * idle, `busy ${busy} against idle ${idle}`);
+  });
 });
