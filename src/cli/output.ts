@@ -19,6 +19,9 @@ export function stderrProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       else stream.write(`${current}: done${suffix}\n`);
       current = undefined;
     },
+    update(detail) {
+      if (tty && current !== undefined) stream.write(`\r\x1b[K  … ${current} ${detail}`);
+    },
     warn(message) {
       if (tty && current !== undefined) stream.write("\n");
       stream.write(`warning: ${message}\n`);

@@ -60,8 +60,24 @@ export function dockerCliAuth(ref: string, env: NodeJS.ProcessEnv = process.env)
 interface PullEvent {
   status?: string;
   id?: string;
+  progressDetail?: { current?: number; total?: number };
   error?: string;
   errorDetail?: { message?: string };
+}
+
+/** "[=====>    ] 120/260 MB" from the layers' download progress. */
+export function pullBar(layers: Map<string, { current: number; total: number }>, width = 20): string {
+  let current = 0;
+  let total = 0;
+  for (const layer of layers.values()) {
+    current += layer.current;
+    total += layer.total;
+  }
+  if (total === 0) return "";
+  const filled = Math.min(width, Math.floor((current / total) * width));
+  const bar = "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? ">" : "") + " ".repeat(width - filled);
+  const mb = (n: number) => Math.round(n / 1e6);
+  return `[${bar}] ${mb(current)}/${mb(total)} MB`;
 }
 
 /** What the endpoint holds as `image`, or undefined when it has none (404). */
@@ -110,6 +126,8 @@ async function pull(
   const auth = dockerCliAuth(image);
   try {
     const layers = new Set<string>();
+    const downloads = new Map<string, { current: number; total: number }>();
+    let shown = 0;
     const stream = await call(client, () => client.docker.pull(image, auth ? { authconfig: auth } : {}));
     await new Promise<void>((resolve, reject) => {
       client.docker.modem.followProgress(
@@ -117,7 +135,20 @@ async function pull(
         (err: Error | null) => (err ? reject(err) : resolve()),
         (event: PullEvent) => {
           if (event.error || event.errorDetail) reject(new Error(event.errorDetail?.message ?? event.error));
-          if (event.id && event.status === "Pull complete") layers.add(event.id);
+          if (!event.id) return;
+          if (event.status === "Pull complete") layers.add(event.id);
+          const { current, total } = event.progressDetail ?? {};
+          if (event.status === "Downloading" && total)
+            downloads.set(event.id, { current: current ?? 0, total });
+          if (event.status === "Download complete") {
+            const layer = downloads.get(event.id);
+            if (layer) layer.current = layer.total;
+          }
+          // A terminal redraw ten times a second at most.
+          if (progress.update && Date.now() - shown > 100) {
+            shown = Date.now();
+            progress.update(pullBar(downloads));
+          }
         },
       );
     });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { profileFrom } from "../../src/engine/flavor.js";
 import { checkVolumeStore } from "../../src/host/create.js";
-import { dockerCliAuth, registryOf } from "../../src/host/image-pull.js";
+import { dockerCliAuth, pullBar, registryOf } from "../../src/host/image-pull.js";
 import { isPortTaken } from "../../src/host/provision.js";
 import { applyResources } from "../../src/host/resources.js";
 import { hostContainerOptions } from "../../src/personalities/docker/container-spec.js";
@@ -106,6 +106,15 @@ describe("dinv on a VCH", () => {
     assert.equal(dockerCliAuth("other.example/x:1", env), undefined);
     assert.equal(registryOf("localhost/x"), "localhost");
     assert.equal(registryOf("team/x:1"), "docker.io");
+  });
+
+  it("draws the pull's progress from the layers' downloads", () => {
+    const layers = new Map([
+      ["a", { current: 50e6, total: 100e6 }],
+      ["b", { current: 0, total: 100e6 }],
+    ]);
+    assert.equal(pullBar(layers, 10), "[=>        ] 50/200 MB");
+    assert.equal(pullBar(new Map()), "");
   });
 });
 
