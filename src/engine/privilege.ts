@@ -2,14 +2,12 @@ import type { EngineClient } from "./client.js";
 import { call } from "./client.js";
 import type { EngineProfile } from "./flavor.js";
 import { EngineError } from "../errors.js";
-
-export type { PrivilegeMode, ContainerUlimits } from "../personalities/docker/container-spec.js";
 import {
   ulimitsHostConfig,
   type ContainerUlimits,
   type HostConfig,
   type PrivilegeMode,
-} from "../personalities/docker/container-spec.js";
+} from "./container-rights.js";
 
 /**
  * The runtime refusing the limits it was asked to set, e.g. Podman here: "error setting rlimits
