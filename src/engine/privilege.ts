@@ -15,7 +15,7 @@ import {
  * PRIVILEGE_REFUSED: it says "operation not permitted" too.
  */
 const RLIMIT_REFUSED = /setting rlimit/i;
-/** Matches the engine's refusal of --privileged on hosts lacking capabilities (design.md). */
+/** Matches the engine's refusal of --privileged on hosts lacking capabilities (docs/architecture.md, "Measured here"). */
 const PRIVILEGE_REFUSED = /apply caps|operation not permitted/i;
 
 /**
