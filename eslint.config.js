@@ -17,4 +17,8 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.mjs", "bin/*"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable" } },
+  },
 );

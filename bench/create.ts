@@ -143,7 +143,7 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
     notes: [
       `Image ${HOST_IMAGE}; engine ${ctx.engineUrl}; dinv chose the privilege mode itself, the floor uses the explicit flags dinv ends up with here.`,
       "Floor = a Node script on the raw engine API, run as its own process: one openssl call for an EC P-256 server certificate, volume create, container create, archive PUT of daemon.json + certificates, start, TLS-verified /_ping every 10 ms. “floor work only” leaves out its ~Node start-up.",
-      `Anchor from design.md: the floor with CLI tools (openssl, docker create/cp/start, docker CLI polls) was 625 ms median on a quiet machine; this run's floor is ${ratio(summarize(cold.map((s) => s.floor)).median, DESIGN_FLOOR_MS)} of that, a measure of how loaded the machine was (compare ratios, not absolute times).`,
+      `Anchor from docs/architecture.md: the floor with CLI tools (openssl, docker create/cp/start, docker CLI polls) was 625 ms median on a quiet machine; this run's floor is ${ratio(summarize(cold.map((s) => s.floor)).median, DESIGN_FLOOR_MS)} of that, a measure of how loaded the machine was (compare ratios, not absolute times).`,
       `Floor readiness polls per create (median): ${summarize(floorPolls).median}.`,
     ],
   };

@@ -22,7 +22,7 @@ const TOTAL = 100;
 const HUNG = 10;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const GOAL_TIMEOUT_1_MS = 1_500;
-/** docker-machine, measured here (design.md). */
+/** docker-machine, measured here (docs/architecture.md, "Measured here"). */
 const DM = { answering: 693, hungDefault: 10_730, hungTimeout1: 1_655 };
 
 interface HostConfigDoc {
@@ -324,7 +324,7 @@ export async function benchLs(ctx: BenchContext): Promise<PartReport> {
     notes: [
       "Real: made by dinv create, each a running nested engine. Alias: a copy of a real host's folder under a new name whose config names the real host's container, so ls finds it Running and asks its engine for the version over TLS like any host (100 TLS calls to 5 engines).",
       "Created containers: `docker create` of the host image, never started (ls shows them Stopped and asks no engine). Hung endpoint: the row's endpoint is a loopback port of the bench that accepts TCP and never answers. Hung host: the container runs but the row's TLS port is that loopback port.",
-      "docker-machine figures are from design.md (measured here earlier, not in this run): 100 answering hosts 693 ms (-q the same); 10 of them hung: 10.73 s default, 1.655 s with --timeout 1.",
+      "docker-machine figures are from docs/architecture.md (measured here earlier, not in this run): 100 answering hosts 693 ms (-q the same); 10 of them hung: 10.73 s default, 1.655 s with --timeout 1.",
       ...errorNotes.map((n) => `Errors shown — ${n}`),
     ],
   };

@@ -10,7 +10,7 @@ import { ms, ratio, summarize } from "./lib/stats.js";
 import { cjsPackages, traceTable, tracedDinv } from "./lib/trace.js";
 
 export const GOALS = { version: 150, env: 250 };
-/** Bare `node` on a quiet machine here (design.md): the scale for the estimate column. */
+/** Bare `node` on a quiet machine here (docs/architecture.md): the scale for the estimate column. */
 const QUIET_NODE_MS = 90;
 
 export async function benchStartup(ctx: BenchContext, runs: number): Promise<PartReport> {
@@ -80,8 +80,8 @@ export async function benchStartup(ctx: BenchContext, runs: number): Promise<Par
     ],
     rows,
     notes: [
-      "docker-machine figures from design.md (a Go binary; measured here earlier).",
-      `The goal verdict is on the measured median. The estimate column scales the ratio to bare Node by design.md's quiet-machine bare Node (${QUIET_NODE_MS} ms): an estimate for a quiet machine, not a measurement.`,
+      "docker-machine figures from docs/architecture.md (a Go binary; measured here earlier).",
+      `The goal verdict is on the measured median. The estimate column scales the ratio to bare Node by docs/architecture.md's quiet-machine bare Node (${QUIET_NODE_MS} ms): an estimate for a quiet machine, not a measurement.`,
     ],
   };
 

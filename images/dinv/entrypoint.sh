@@ -20,6 +20,10 @@ TLS_PORT="${DINV_TLS_PORT:-2376}"
 
 log() { echo "dinv-entrypoint: $*" >&2; }
 
+# certs_present, wait_for_certs (images/lib/certs.sh)
+# shellcheck source=../lib/certs.sh
+. /usr/local/lib/dinv/certs.sh
+
 # Without --privileged, Docker mounts /sys and the cgroup hierarchies read-only.
 # A plain remount reports "busy"; a bind remount flips the flag.
 remount_read_only_sys() {
@@ -38,26 +42,6 @@ prepare_cgroup_v2() {
   xargs -rn1 </sys/fs/cgroup/cgroup.procs >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :
   sed -e 's/ / +/g' -e 's/^/+/' </sys/fs/cgroup/cgroup.controllers \
     >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || :
-}
-
-certs_present() {
-  [ -s "$CERT_DIR/ca.pem" ] && [ -s "$CERT_DIR/cert.pem" ] && [ -s "$CERT_DIR/key.pem" ]
-}
-
-wait_for_certs() {
-  waited=0
-  while ! certs_present; do
-    if [ "$waited" -ge "$CERT_WAIT" ]; then
-      log "no TLS certificates in $CERT_DIR after ${CERT_WAIT}s (need ca.pem, cert.pem, key.pem);"
-      log "refusing to serve without TLS. Copy them in (dinv does this before start) and start again."
-      exit 1
-    fi
-    [ "$waited" -eq 0 ] && log "waiting up to ${CERT_WAIT}s for certificates in $CERT_DIR"
-    sleep 1
-    waited=$((waited + 1))
-  done
-  # Files copied into a running container may still be growing: wait until stable.
-  if [ "$waited" -gt 0 ]; then sleep 1; fi
 }
 
 load_env_file() {

@@ -38,25 +38,9 @@ START_GRACE=10
 
 log() { echo "dinv-registry: $*" >&2; }
 
-certs_present() {
-  [ -s "$CERT_DIR/ca.pem" ] && [ -s "$CERT_DIR/cert.pem" ] && [ -s "$CERT_DIR/key.pem" ]
-}
-
-wait_for_certs() {
-  local waited=0
-  while ! certs_present; do
-    if [ "$waited" -ge "$CERT_WAIT" ]; then
-      log "no TLS certificates in $CERT_DIR after ${CERT_WAIT}s (need ca.pem, cert.pem, key.pem);"
-      log "refusing to serve without TLS. Copy them in (dinv does this before start) and start again."
-      exit 1
-    fi
-    [ "$waited" -eq 0 ] && log "waiting up to ${CERT_WAIT}s for certificates in $CERT_DIR"
-    sleep 1
-    waited=$((waited + 1))
-  done
-  # Files copied into a running container may still be growing: wait until stable.
-  if [ "$waited" -gt 0 ]; then sleep 1; fi
-}
+# certs_present, wait_for_certs (images/lib/certs.sh)
+# shellcheck source=../lib/certs.sh
+. /usr/local/lib/dinv/certs.sh
 
 # The registry's environment: registry.env's lines, read afresh at every (re)start.
 ENV_LINES=()

@@ -7,7 +7,7 @@ export type Flavor = "docker" | "podman" | "vic";
 export interface Capabilities {
   /** `Privileged: true` is meaningful and normally works (the kernel may still refuse it). */
   privileged: boolean;
-  /** When privileged mode is refused, the explicit capability set (design.md) is a working substitute. */
+  /** When privileged mode is refused, the explicit capability set (container-rights.ts) is a working substitute. */
   explicitCapabilitiesFallback: boolean;
   /** dockerd in a container needs elevated rights at all (a VIC container is its own VM). */
   nestedEngineNeedsPrivilege: boolean;

@@ -2,14 +2,12 @@ import type { EngineClient } from "./client.js";
 import { call } from "./client.js";
 import type { EngineProfile } from "./flavor.js";
 import { EngineError } from "../errors.js";
-
-export type { PrivilegeMode, ContainerUlimits } from "../personalities/docker/container-spec.js";
 import {
   ulimitsHostConfig,
   type ContainerUlimits,
   type HostConfig,
   type PrivilegeMode,
-} from "../personalities/docker/container-spec.js";
+} from "./container-rights.js";
 
 /**
  * The runtime refusing the limits it was asked to set, e.g. Podman here: "error setting rlimits
@@ -17,7 +15,7 @@ import {
  * PRIVILEGE_REFUSED: it says "operation not permitted" too.
  */
 const RLIMIT_REFUSED = /setting rlimit/i;
-/** Matches the engine's refusal of --privileged on hosts lacking capabilities (design.md). */
+/** Matches the engine's refusal of --privileged on hosts lacking capabilities (docs/architecture.md, "Measured here"). */
 const PRIVILEGE_REFUSED = /apply caps|operation not permitted/i;
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { EndpointError } from "../errors.js";
-import { currentContextName, dockerConfigDir, readDockerContext } from "./docker-context.js";
+import { currentContextName, dockerConfigDir, readDockerContext } from "../store/docker-context.js";
 import {
   DEFAULT_SOCKET,
   parseHostUrl,

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { dockerConfigDir } from "../engine/docker-context.js";
+import { dockerConfigDir } from "../store/docker-context.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
@@ -8,7 +8,7 @@ import {
   removeDockerContext,
   writeDockerContext,
 } from "../store/docker-context-writer.js";
-import { CLIENT_FILES_FIX, hostUrl } from "./connection.js";
+import { CLIENT_FILES_FIX, hostUrl } from "../engine/host-endpoints.js";
 import type { Progress } from "./progress.js";
 
 /**

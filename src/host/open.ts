@@ -2,7 +2,7 @@ import { connect, type EngineClient } from "../engine/client.js";
 import { DockerDriver } from "../drivers/docker.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
-import { hostEngineEndpoint, hostPlatformEndpoint } from "./connection.js";
+import { hostEngineEndpoint, hostPlatformEndpoint } from "../engine/host-endpoints.js";
 
 /** A stored host with its driver on its endpoint. */
 export interface OpenHost {

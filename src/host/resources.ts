@@ -52,7 +52,7 @@ export interface Resources {
 export const VIC_DEFAULT_CACHE_BYTES = 20 * 1024 ** 3;
 
 const MIB = 1024 ** 2;
-/** A VCH sizes containerVMs in 128 MiB steps with a 512 MiB minimum (design.md). */
+/** A VCH sizes containerVMs in 128 MiB steps with a 512 MiB minimum (docs/vic.md). */
 export function vicMemory(bytes: number): number {
   return Math.max(512 * MIB, Math.ceil(bytes / (128 * MIB)) * 128 * MIB);
 }

@@ -9,7 +9,7 @@ import type { MachineState } from "../drivers/driver.js";
 import { engineHttp } from "../engine/http-client.js";
 import { DinvError } from "../errors.js";
 import type { HostConfig } from "../store/host-config.js";
-import { hostEngineEndpoint, hostPlatformEndpoint } from "./connection.js";
+import { hostEngineEndpoint, hostPlatformEndpoint } from "../engine/host-endpoints.js";
 
 /** A stored host: its config and its folder. */
 export interface HostFiles {

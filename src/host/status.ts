@@ -9,7 +9,7 @@ import type { HostState } from "../drivers/driver.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore, StoredHost } from "../store/host-store.js";
 import { DinvError } from "../errors.js";
-import { hostPlatformEndpoint, hostUrl } from "./connection.js";
+import { hostPlatformEndpoint, hostUrl } from "../engine/host-endpoints.js";
 import { hostEngineVersion } from "./state.js";
 
 /** One row of `dinv ls`. */

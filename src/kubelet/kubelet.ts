@@ -19,6 +19,7 @@ import { capabilitiesOf } from "../engine/flavor.js";
 import { DockerPodEngine } from "./provider/docker-engine.js";
 import { EngineNodeProvider } from "./provider/node-provider.js";
 import { ensureInfraImage } from "./provider/pause-image.js";
+import { PodCache } from "./provider/pod-cache.js";
 import { PodCreator } from "./provider/pod-creator.js";
 import { DockerProvider } from "./provider/provider.js";
 import { parseQuantity } from "./provider/resources.js";
@@ -101,7 +102,9 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
     infraImage,
     events,
   });
+  const podCache = new PodCache();
   const provider = new DockerProvider(engine, creator, {
+    cache: podCache,
     node: options.nodeName,
     flavor: description.flavor,
     capabilities,
@@ -120,6 +123,7 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
 
   const streaming = new DockerStreamingProvider(
     engine,
+    podCache,
     provider,
     {
       nodeName: options.nodeName,

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { contextPaths } from "../engine/docker-context.js";
+import { contextPaths } from "./docker-context.js";
 import { DinvError } from "../errors.js";
 import { ensurePrivateDir, writeFileSafely, writePrivateFile } from "./secure-fs.js";
 

@@ -14,14 +14,11 @@ import type Dockerode from "dockerode";
 import { connect, type EngineClient } from "../../src/engine/client.js";
 import type { Endpoint } from "../../src/engine/endpoint.js";
 import { detectEngine } from "../../src/engine/flavor.js";
+import type { PrivilegeMode } from "../../src/engine/container-rights.js";
 import { choosePrivilegeMode } from "../../src/engine/privilege.js";
 import { waitForPing } from "../../src/engine/wait.js";
-import {
-  hostContainerOptions,
-  HOST_TLS_PORT,
-  type PrivilegeMode,
-} from "../../src/personalities/docker/container-spec.js";
-import { hostFilesArchive } from "../../src/personalities/docker/host-files.js";
+import { hostContainerOptions, HOST_TLS_PORT } from "../../src/personalities/docker/container-spec.js";
+import { hostFilesArchive } from "../../src/personalities/host-files.js";
 import {
   createCertificateAuthority,
   issueClientCertificate,

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import { contextPaths } from "../../src/engine/docker-context.js";
+import { contextPaths } from "../../src/store/docker-context.js";
 import { DinvError } from "../../src/errors.js";
 import {
   createCertificateAuthority,

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "../../src/engine/client.js";
-import { contextPaths } from "../../src/engine/docker-context.js";
+import { contextPaths } from "../../src/store/docker-context.js";
 import type { Endpoint, TlsFiles } from "../../src/engine/endpoint.js";
 import { parseHostUrl } from "../../src/engine/endpoint.js";
 import { resolveEndpoint } from "../../src/engine/resolve.js";

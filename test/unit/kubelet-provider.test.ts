@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { capabilitiesOf } from "../../src/engine/flavor.js";
 import { EngineError } from "../../src/errors.js";
 import type { ConfigMap, Pod, Secret } from "../../src/kubelet/kube/types.js";
-import type { ConfigSource } from "../../src/kubelet/provider/env.js";
+import type { ConfigSource } from "../../src/kubelet/provider/config-scope.js";
 import {
   ImagePullError,
   type CreateContainerSpec,

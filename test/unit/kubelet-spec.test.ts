@@ -17,12 +17,8 @@ import {
   restartPolicy,
   usesInfraContainer,
 } from "../../src/kubelet/provider/container-spec.js";
-import {
-  ContainerConfigError,
-  expand,
-  resolveEnv,
-  type ConfigSource,
-} from "../../src/kubelet/provider/env.js";
+import type { ConfigSource } from "../../src/kubelet/provider/config-scope.js";
+import { ContainerConfigError, expand, resolveEnv } from "../../src/kubelet/provider/env.js";
 import { capacityOf, describeFrom } from "../../src/kubelet/provider/node-provider.js";
 import { pauseElfAmd64 } from "../../src/kubelet/provider/pause-image.js";
 import {

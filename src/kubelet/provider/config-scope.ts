@@ -5,8 +5,13 @@
  * through imagePullSecrets, env, volumes or projected sources.
  */
 import type { ConfigMap, Secret } from "../kube/types.js";
-import type { ConfigSource } from "./env.js";
 import { PodOperationError } from "./errors.js";
+
+/** Where configMaps and secrets come from (the API server, or a test double). */
+export interface ConfigSource {
+  getConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
+  getSecret(namespace: string, name: string): Promise<Secret | undefined>;
+}
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 

@@ -5,14 +5,8 @@
  */
 import { DinvError } from "../../errors.js";
 import type { ConfigMap, Container, EnvVarSource, Pod, Secret } from "../kube/types.js";
-import { NamespaceScope } from "./config-scope.js";
+import { NamespaceScope, type ConfigSource } from "./config-scope.js";
 import { parseQuantity } from "./resources.js";
-
-/** Where configMaps and secrets come from (the API server, or a test double). */
-export interface ConfigSource {
-  getConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
-  getSecret(namespace: string, name: string): Promise<Secret | undefined>;
-}
 
 /** A reference that cannot be resolved (yet): Kubernetes reports CreateContainerConfigError and retries. */
 export class ContainerConfigError extends DinvError {}

@@ -17,7 +17,8 @@ import {
   type SpecContext,
 } from "./container-spec.js";
 import { engineRefused, type PodEngine, type RegistryAuth } from "./engine.js";
-import { resolveEnv, type ConfigSource, type EnvContext } from "./env.js";
+import type { ConfigSource } from "./config-scope.js";
+import { resolveEnv, type EnvContext } from "./env.js";
 import { PodOperationError } from "./errors.js";
 import { containerField, type PodEventSink } from "./events.js";
 import { podLabels } from "./labels.js";

@@ -9,8 +9,7 @@ import { kubeTime, podKey, type Pod, type PodStatus } from "../kube/types.js";
 import type { PodLifecycleHandler, ProviderPod } from "../provider-api.js";
 import { podIdentity } from "./container-spec.js";
 import type { EngineContainerEvent, EventSubscription, PodEngine, StreamingEngine } from "./engine.js";
-import type { TokenSource } from "./config-scope.js";
-import type { ConfigSource } from "./env.js";
+import type { ConfigSource, TokenSource } from "./config-scope.js";
 import { PodOperationError } from "./errors.js";
 import { containerField, type PodEventSink } from "./events.js";
 import { PodRunner } from "./pod-runner.js";
@@ -38,6 +37,8 @@ export interface ProviderOptions {
   /** Where volume files come from (configMaps, secrets; the creator's source by default). */
   config?: ConfigSource;
   tokens?: TokenSource;
+  /** The pods it holds, shared with the parts serving streams and stats (a new one by default). */
+  cache?: PodCache;
   /** How often changed configMaps/secrets/tokens are re-delivered into running pods (0: never). */
   volumeRefreshMs?: number;
   /** Where exec probes run; without it no probes run (containers are ready once running). */
@@ -45,7 +46,7 @@ export interface ProviderOptions {
 }
 
 export class DockerProvider implements PodLifecycleHandler {
-  readonly cache = new PodCache();
+  readonly cache: PodCache;
   private readonly starter: PodStarter;
   private readonly stopper: PodStopper;
   private readonly deleter: PodDeleter;
@@ -69,6 +70,7 @@ export class DockerProvider implements PodLifecycleHandler {
     private readonly creator: PodCreator,
     private readonly options: ProviderOptions,
   ) {
+    this.cache = options.cache ?? new PodCache();
     this.starter = new PodStarter(engine);
     this.stopper = new PodStopper(engine);
     this.deleter = new PodDeleter(engine, options.node);

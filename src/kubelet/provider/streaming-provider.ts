@@ -1,6 +1,7 @@
 /**
  * The kubelet API's view of the pods a DockerProvider runs: /pods, logs, exec/attach, port-forward
- * and stats, composed from PodStreams, PodPortDialer and PodStatsCollector over the provider's pod cache.
+ * and stats, composed from PodStreams, PodPortDialer and PodStatsCollector over the pod cache the
+ * lifecycle handler fills (both are handed the same PodCache where the kubelet is put together).
  */
 import type { Readable } from "node:stream";
 import type { Capabilities } from "../../engine/flavor.js";
@@ -10,6 +11,7 @@ import type {
   ContainerRef,
   ContainerSession,
   PodPorts,
+  PodLifecycleHandler,
   PodRef,
   PodStreamingProvider,
   StreamOptions,
@@ -17,10 +19,10 @@ import type {
 import type { NodeInput } from "../stats/summary.js";
 import type { StatsSummary } from "../stats/types.js";
 import type { PodEngine, StreamingEngine } from "./engine.js";
+import type { PodCache } from "./pod-cache.js";
 import { PodPortDialer } from "./pod-ports.js";
 import { PodStatsCollector } from "./pod-stats.js";
 import { PodStreams } from "./pod-streams.js";
-import type { DockerProvider } from "./provider.js";
 
 export class DockerStreamingProvider implements PodStreamingProvider {
   private readonly streams: PodStreams;
@@ -29,17 +31,18 @@ export class DockerStreamingProvider implements PodStreamingProvider {
 
   constructor(
     engine: PodEngine & StreamingEngine,
-    private readonly lifecycle: DockerProvider,
+    private readonly cache: PodCache,
+    private readonly lifecycle: Pick<PodLifecycleHandler, "getPodStatus">,
     node: NodeInput,
     cpuUnit: Capabilities["statsCpuUnit"] = "nanoseconds",
   ) {
-    this.streams = new PodStreams(engine, lifecycle.cache);
-    this.stats = new PodStatsCollector(engine, lifecycle.cache, node, cpuUnit);
-    this.ports = new PodPortDialer(engine, lifecycle.cache);
+    this.streams = new PodStreams(engine, cache);
+    this.stats = new PodStatsCollector(engine, cache, node, cpuUnit);
+    this.ports = new PodPortDialer(engine, cache);
   }
 
   async listPods(): Promise<Pod[]> {
-    const known = this.lifecycle.cache.list().flatMap((e) => (e.pod ? [e.pod] : []));
+    const known = this.cache.list().flatMap((e) => (e.pod ? [e.pod] : []));
     return Promise.all(
       known.map(async (pod) => {
         const status = await this.lifecycle.getPodStatus(pod).catch(() => undefined);

@@ -4,9 +4,9 @@
  * per container and delivery; a volume whose files did not change is left alone.
  */
 import type { Container, Pod, Volume } from "../kube/types.js";
-import type { TokenSource } from "./config-scope.js";
 import type { PodEngine } from "./engine.js";
-import type { ConfigSource, EnvContext } from "./env.js";
+import type { ConfigSource, TokenSource } from "./config-scope.js";
+import type { EnvContext } from "./env.js";
 import type { DeliveredVolume } from "./pod-cache.js";
 import { atomicEntries, filesDigest, generationName, subPathEntries, toTar } from "./volume-archive.js";
 import { volumeFiles } from "./volume-files.js";

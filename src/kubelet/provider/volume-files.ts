@@ -15,14 +15,8 @@ import type {
   Volume,
   VolumeProjection,
 } from "../kube/types.js";
-import { NamespaceScope, type TokenSource } from "./config-scope.js";
-import {
-  ContainerConfigError,
-  fieldValue,
-  resourceValue,
-  type ConfigSource,
-  type EnvContext,
-} from "./env.js";
+import { NamespaceScope, type ConfigSource, type TokenSource } from "./config-scope.js";
+import { ContainerConfigError, fieldValue, resourceValue, type EnvContext } from "./env.js";
 import { PodOperationError } from "./errors.js";
 
 export interface VolumeFile {

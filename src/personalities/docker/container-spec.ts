@@ -1,37 +1,16 @@
 import type Dockerode from "dockerode";
+import {
+  privilegeHostConfig,
+  ulimitsHostConfig,
+  type ContainerUlimits,
+  type HostConfig,
+  type PrivilegeMode,
+} from "../../engine/container-rights.js";
 
 /** Port dockerd serves TLS on inside the host container (image contract). */
 export const HOST_TLS_PORT = 2376;
 /** Where the image cache volume is mounted (image contract). */
 export const ENGINE_DATA_DIR = "/var/lib/docker";
-
-/**
- * How the nested dockerd gets the rights it needs:
- * - privileged: `--privileged` (normal Docker Engine / Podman hosts)
- * - explicit: the capability set that is equivalent where `--privileged` is refused (design.md)
- * - none: the endpoint isolates containers as VMs (VIC), nothing extra needed
- */
-export type PrivilegeMode = "privileged" | "explicit" | "none";
-
-/**
- * Per-container limits where the engine's defaults do not fit the host (src/engine/privilege.ts).
- * Both are always set together: on Podman a per-container Ulimits list replaces the engine's
- * defaults, and a limit left out falls back to Podman's own (too high) value.
- */
-export interface ContainerUlimits {
-  nofile: number;
-  nproc: number;
-}
-
-export function ulimitsHostConfig(ulimits: ContainerUlimits | undefined): HostConfig {
-  if (!ulimits) return {};
-  return {
-    Ulimits: [
-      { Name: "nofile", Soft: ulimits.nofile, Hard: ulimits.nofile },
-      { Name: "nproc", Soft: ulimits.nproc, Hard: ulimits.nproc },
-    ],
-  };
-}
 
 export interface HostContainerSpec {
   /** Container name on the endpoint. */
@@ -59,32 +38,6 @@ export interface HostContainerSpec {
   /** Extra HostConfig fields: CPU and memory limits. */
   resources?: Record<string, unknown>;
   hostname?: string;
-}
-
-/** HostConfig as the API takes it (API 1.40+ fields the typings lack). */
-export type HostConfig = Dockerode.HostConfig & { CgroupnsMode?: "private" | "host" };
-
-/** Host config fields equivalent to --privileged where it is refused (see design.md). */
-export const EXPLICIT_PRIVILEGE: HostConfig = {
-  CapAdd: ["ALL"],
-  CapDrop: ["SYS_RESOURCE"],
-  SecurityOpt: ["seccomp=unconfined"],
-  // The docker CLI's "--security-opt systempaths=unconfined" is these two, client side.
-  MaskedPaths: [],
-  ReadonlyPaths: [],
-  DeviceCgroupRules: ["a *:* rwm"],
-  CgroupnsMode: "private",
-};
-
-export function privilegeHostConfig(mode: PrivilegeMode): HostConfig {
-  switch (mode) {
-    case "privileged":
-      return { Privileged: true };
-    case "explicit":
-      return { ...EXPLICIT_PRIVILEGE };
-    case "none":
-      return {};
-  }
 }
 
 /** The create options for a host container. */

@@ -1,11 +1,11 @@
 import { connect } from "../../engine/client.js";
 import { waitForPing } from "../../engine/wait.js";
-import { daemonJson } from "../../host/engine-options.js";
-import { hostEngineEndpoint } from "../../host/connection.js";
+import { hostEngineEndpoint } from "../../engine/host-endpoints.js";
 import type { HostConfig } from "../../store/host-config.js";
 import type { Personality, ProvisionFiles } from "../personality.js";
 import { ENGINE_DATA_DIR, HOST_TLS_PORT } from "./container-spec.js";
-import { hostFilesArchive } from "./host-files.js";
+import { daemonJson } from "./daemon-json.js";
+import { hostFilesArchive } from "../host-files.js";
 
 export const DEFAULT_HOST_IMAGE = "dinv/host:latest";
 

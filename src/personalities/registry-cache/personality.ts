@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { DinvError } from "../../errors.js";
-import { hostUrl } from "../../host/connection.js";
+import { hostUrl } from "../../engine/host-endpoints.js";
 import type { HostConfig } from "../../store/host-config.js";
-import { dockerdEnvFile, hostFilesArchive } from "../docker/host-files.js";
+import { dockerdEnvFile, hostFilesArchive } from "../host-files.js";
 import type { Personality, ProvisionFiles } from "../personality.js";
 
 export const DEFAULT_REGISTRY_CACHE_IMAGE = "dinv/registry-cache:latest";

@@ -23,7 +23,7 @@ interface Entry {
 
 /**
  * A tar archive rooted at "/" carrying the host's files. Rooted at "/" because the
- * archive API answers 404 for a target path that does not exist yet (design.md).
+ * archive API answers 404 for a target path that does not exist yet (docs/architecture.md, "Measured here").
  */
 export function hostFilesArchive(files: HostFiles): Promise<Buffer> {
   const entries: Entry[] = [];
