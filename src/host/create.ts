@@ -30,6 +30,7 @@ import {
 } from "./provision.js";
 import { registryCacheLink, type RegistryAuth } from "./registry-cache.js";
 import { ensureImage } from "./image-pull.js";
+import { parseRegistryCa, storeRegistryCas } from "./registry-cas.js";
 import { applyResources, type Resources } from "./resources.js";
 
 export interface CreateOptions {
@@ -53,6 +54,8 @@ export interface CreateOptions {
   registryAuth?: RegistryAuth;
   /** Use this dinv registry cache (a host of personality registry-cache) as the engine's mirror. */
   registryCache?: string;
+  /** Private registries' CAs for the host's engine (REGISTRY=FILE). */
+  registryCas?: string[];
 }
 
 export class CreateError extends DinvError {}
@@ -81,6 +84,7 @@ export async function createHost(
   const extraSans = (options.tlsSans ?? []).map((san) => (classifySan(san), san));
   const engineOptions = buildEngineOptions(options.engine ?? {});
   if (options.network?.ip !== undefined) classifySan(options.network.ip);
+  const registryCas = (options.registryCas ?? []).map(parseRegistryCa);
   const endpoint = resolveEndpoint(options.endpoint);
   const cacheLink = registryCacheLink(store, { ...options, personality: personality.name });
   const hostDir = store.claim(name);
@@ -109,6 +113,7 @@ export async function createHost(
     const certs = await store.certificates();
     await writeFilesAtomically(clientFiles(hostDir, certs));
     const endpointTls = copyEndpointTls(endpoint, hostDir);
+    const storedRegistryCas = await storeRegistryCas(hostDir, registryCas);
     progress.done();
 
     step("choosing how to run the host");
@@ -151,6 +156,7 @@ export async function createHost(
             port: 0,
           },
       engineOptions,
+      ...(storedRegistryCas.length ? { registryCas: storedRegistryCas } : {}),
       resources: options.resources ?? {},
       tls: { keyType: certs.ca.keyType, sans: [], extraSans },
       files: {

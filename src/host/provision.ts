@@ -9,6 +9,7 @@ import type { HostConfig } from "../store/host-config.js";
 import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
 import type { Progress } from "./progress.js";
 import { joinCacheNetwork } from "./registry-cache.js";
+import { registryCaArchiveEntries } from "./registry-cas.js";
 import { applyResources } from "./resources.js";
 
 /** Labels of a host's container (and, with role "cache", its volume). */
@@ -50,6 +51,7 @@ export async function provisionArchive(
         .join(""),
     });
   }
+  extra.push(...registryCaArchiveEntries(config, hostDir));
   return personality.archive(config, {
     caPem: readPublicFile(join(hostDir, config.files.ca)),
     serverCertPem: readPublicFile(join(hostDir, config.files.serverCert)),

@@ -99,6 +99,8 @@ export const HostConfigSchema = z.object({
    * store's CA or from this file's CA (the registry-client CA). Absent: an open registry.
    */
   registryAuth: z.optional(z.object({ clientCa: RelativePath })),
+  /** Private registries' CAs installed in the host engine's certs.d (--registry-ca). */
+  registryCas: z.optional(z.array(z.object({ registry: z.string(), file: RelativePath }))),
   tls: z.object({
     keyType: z.enum(["ecdsa-p256", "rsa-2048"]),
     /** Every SAN in the server certificate. */

@@ -22,6 +22,8 @@ export const HOST_FILES = {
   registryClientsCa: "registry-clients-ca.pem",
   /** TLS material of the endpoint itself, copied in so the store stays self-contained. */
   endpointDir: "endpoint",
+  /** CAs of private registries the host's engine trusts (--registry-ca). */
+  registryCasDir: "registry-cas",
 } as const;
 
 export function storeLayout(root: string) {

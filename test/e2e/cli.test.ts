@@ -207,7 +207,15 @@ describe(`dinv CLI failures (real ${ENGINE_NAME})`, () => {
       await box.dinv(["create", "--endpoint", "ftp://x", "ok-name"]),
       /not a valid Docker endpoint/,
     );
-    reportCases(t, 4);
+    assertCleanFailure(
+      await box.dinv(["create", "--registry-ca", "corp.example", "ok-name"]),
+      /is not REGISTRY=FILE/,
+    );
+    assertCleanFailure(
+      await box.dinv(["create", "--registry-ca", `corp.example=${join(box.store, "none.pem")}`, "ok-name"]),
+      /cannot read .*none\.pem: ENOENT/,
+    );
+    reportCases(t, 6);
   });
 
   it("lets exactly one of two concurrent creates of one name win", async () => {

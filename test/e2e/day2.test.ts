@@ -23,6 +23,7 @@ import {
 } from "../helpers/engine.js";
 import { tinyRootfsTar } from "../helpers/tiny-image.js";
 import { assertOk } from "../helpers/assert.js";
+import { createCertificateAuthority } from "../../src/pki/certificates.js";
 
 const TINY = "dinv-e2e/tiny:2";
 
@@ -37,6 +38,19 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
   let hostDir: string;
   const sans = () => new X509Certificate(readFileSync(join(hostDir, "server.pem"))).subjectAltName;
   const docker = (args: string[]) => box.docker(["--context", name, ...args]);
+  const corpCaFile = () => join(box.store, "..", "corp-ca.pem");
+  /** The private registry's CA as the host's engine reads it (docker's certs.d). */
+  const installedCorpCa = async () => {
+    const read = await box.dinv([
+      "exec",
+      name,
+      "--",
+      "cat",
+      "/etc/docker/certs.d/registry.corp.example:5000/ca.crt",
+    ]);
+    assertOk(read, "read the registry CA in the host");
+    return read.stdout;
+  };
 
   before(async () => {
     engine = await testEngine();
@@ -77,6 +91,7 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
 
   it("creates a host whose engine shows every engine option", async () => {
     const daemonFile = join(box.store, "..", "daemon.json");
+    writeFileSync(corpCaFile(), (await createCertificateAuthority({ organization: "corp" })).certPem);
     writeFileSync(daemonFile, JSON.stringify({ "max-concurrent-downloads": 7, labels: ["from=file"] }));
     assertOk(
       await box.dinv([
@@ -96,6 +111,8 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
         "HTTP_PROXY=http://proxy.internal:3128",
         "--engine-config",
         daemonFile,
+        "--registry-ca",
+        `registry.corp.example:5000=${corpCaFile()}`,
         "--memory",
         "1g",
         "--tls-san",
@@ -121,6 +138,7 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
     assert.equal(doc.HttpProxy, "http://proxy.internal:3128");
     assert.deepEqual(doc.RegistryConfig.Mirrors, ["https://mirror.internal/"]);
     assert.equal(doc.RegistryConfig.IndexConfigs["registry.internal:5000"]?.Secure, false);
+    assert.equal(await installedCorpCa(), readFileSync(corpCaFile(), "utf8"), "--registry-ca installed");
     const outer = await engine.docker.getContainer(`dinv-${name}`).inspect();
     // A VCH's inspect reports the containerVM's memory in MB.
     assert.equal(outer.HostConfig.Memory, TEST_ENGINE === "vic" ? 1024 : 1024 ** 3);
@@ -178,6 +196,7 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
     assert.equal(new X509Certificate(readFileSync(join(hostDir, "server.pem"))).fingerprint256, fingerprint);
     const info = await docker(["info", "--format", "{{.Labels}}"]);
     assert.match(info.stdout, /team=blue/, "engine options reproduced");
+    assert.equal(await installedCorpCa(), readFileSync(corpCaFile(), "utf8"), "the registry CA re-applied");
   });
 
   it("leaves a stopped host stopped when upgrading", async () => {

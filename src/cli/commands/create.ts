@@ -64,6 +64,12 @@ export function defineCreate(program: Command): void {
     )
     .option("--engine-storage-driver <driver>", "storage driver of the host's engine")
     .option(
+      "--registry-ca <registry=file>",
+      "trust this CA for a private registry in the host's engine, kept across upgrades (repeatable)",
+      collect,
+      [],
+    )
+    .option(
       "--engine-env <key=value>",
       "environment of the host's dockerd, e.g. HTTP_PROXY=… (repeatable)",
       collect,
@@ -107,6 +113,7 @@ export function defineCreate(program: Command): void {
           ...(typeof opts.upstream === "string" ? { upstream: opts.upstream } : {}),
           ...(opts.registryAuth !== undefined ? { registryAuth: opts.registryAuth as RegistryAuth } : {}),
           ...(typeof opts.registryCache === "string" ? { registryCache: opts.registryCache } : {}),
+          registryCas: opts.registryCa as string[],
           ...(typeof opts.network === "string"
             ? { network: { name: opts.network, ...(typeof opts.ip === "string" ? { ip: opts.ip } : {}) } }
             : {}),
