@@ -7,6 +7,7 @@ import { defineKubelet } from "./commands/kubelet.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
+import { definePrune } from "./commands/prune.js";
 import { defineTransfer } from "./commands/transfer.js";
 import { packageVersion } from "./version.js";
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   defineLogsExec(program);
   defineDay2(program);
   defineTransfer(program);
+  definePrune(program);
   defineKubelet(program);
 
   return program;

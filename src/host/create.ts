@@ -54,6 +54,8 @@ export interface CreateOptions {
   registryAuth?: RegistryAuth;
   /** Use this dinv registry cache (a host of personality registry-cache) as the engine's mirror. */
   registryCache?: string;
+  /** A disposable host's lifetime in ms (--ttl): `dinv prune` removes it after that. */
+  ttlMs?: number;
   /** Private registries' CAs for the host's engine (REGISTRY=FILE). */
   registryCas?: string[];
 }
@@ -130,6 +132,7 @@ export async function createHost(
       driver: "docker",
       personality: personality.name,
       createdAt: new Date().toISOString(),
+      ...(options.ttlMs ? { expiresAt: new Date(Date.now() + options.ttlMs).toISOString() } : {}),
       endpoint: { url: endpoint.url, ...(endpointTls ? { tls: endpointTls } : {}) },
       engine: { flavor: profile.flavor, version: profile.version },
       container: {

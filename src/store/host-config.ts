@@ -27,6 +27,8 @@ export const HostConfigSchema = z.object({
   driver: z.literal("docker"),
   personality: z.enum(["docker", "registry-cache"]),
   createdAt: z.string(),
+  /** A disposable host's end (create --ttl): `dinv prune` removes it after this time. */
+  expiresAt: z.optional(z.string()),
   /** The Docker API endpoint the host lives on. */
   endpoint: z.object({
     url: NonEmpty(),

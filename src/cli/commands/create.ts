@@ -87,6 +87,7 @@ export function defineCreate(program: Command): void {
       "VIC: the VCH volume store the image cache comes from (default: default)",
     )
     .option("--timeout <seconds>", "how long to wait for the host's engine", seconds, 60)
+    .option("--ttl <duration>", "a disposable host: `dinv prune` removes it after this long (30m, 2h, 1d)")
     .option("--keep-on-failure", "keep what was created when creation fails")
     .option("--no-context", "do not register a docker CLI context")
     .action(async (name: string, opts: Record<string, unknown>) => {
@@ -114,6 +115,9 @@ export function defineCreate(program: Command): void {
           ...(opts.registryAuth !== undefined ? { registryAuth: opts.registryAuth as RegistryAuth } : {}),
           ...(typeof opts.registryCache === "string" ? { registryCache: opts.registryCache } : {}),
           registryCas: opts.registryCa as string[],
+          ...(typeof opts.ttl === "string"
+            ? { ttlMs: (await import("../../host/prune.js")).parseTtl(opts.ttl) }
+            : {}),
           ...(typeof opts.network === "string"
             ? { network: { name: opts.network, ...(typeof opts.ip === "string" ? { ip: opts.ip } : {}) } }
             : {}),
