@@ -13,10 +13,20 @@ import { packageVersion } from "./version.js";
 export function buildProgram(): Command {
   const program = new Command("dinv")
     .description("Docker hosts in containers on any Docker API endpoint (VIC, Docker Engine, Podman)")
-    .option("--debug", "show details of failures")
+    .option("-D, --debug", "show details of failures")
+    .option(
+      "-s, --storage-path <dir>",
+      "the store (default: $DINV_STORAGE_PATH, else $MACHINE_STORAGE_PATH, else ~/.dinv)",
+    )
+    .option("--native-ssh", "accepted for docker-machine's scripts and ignored: dinv uses no SSH")
     .version(packageVersion(), "-v, --version", "print the version")
     .showSuggestionAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook("preAction", (root) => {
+      // Every store opened afterwards (src/store/paths.ts) reads it from there.
+      const storagePath = root.opts<{ storagePath?: string }>().storagePath;
+      if (storagePath) process.env.DINV_STORAGE_PATH = storagePath;
+    });
 
   defineCreate(program);
   defineLs(program);
