@@ -7,6 +7,7 @@ import { defineKubelet } from "./commands/kubelet.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
+import { defineScp } from "./commands/scp.js";
 import { defineTransfer } from "./commands/transfer.js";
 import { packageVersion } from "./version.js";
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   defineInfo(program);
   defineLogsExec(program);
   defineDay2(program);
+  defineScp(program);
   defineTransfer(program);
   defineKubelet(program);
 
