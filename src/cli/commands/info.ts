@@ -100,7 +100,7 @@ export function defineInfo(program: Command): void {
       if (opts.swarm) throw noSwarm();
       // docker-machine's own message and rule (commands/env.go).
       if (opts.unset && name !== undefined)
-        throw new DinvError("Error: Expected no machine name when the -u flag is present");
+        throw new DinvError("Expected no machine name when the -u flag is present");
       if (!opts.unset && name === undefined)
         throw new DinvError("missing host name", { hint: "usage: dinv env NAME (or dinv env -u)" });
       const fmt = await import("../format/shell-env.js");

@@ -174,8 +174,8 @@ const HEADERS: Record<string, string> = {
 };
 
 function headerLine(template: string): string {
-  return template.replace(
-    /\{\{\s*\.(\w+)\s*\}\}/g,
-    (_, field: string) => HEADERS[field] ?? field.toUpperCase(),
-  );
+  return template
+    .replace(/\\t/g, "\t")
+    .replace(/\\n/g, "\n")
+    .replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, field: string) => HEADERS[field] ?? field.toUpperCase());
 }
