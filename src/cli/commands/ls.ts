@@ -70,6 +70,8 @@ export function defineLs(program: Command): void {
           endpoint: h.config?.endpoint.url ?? "",
           docker: "",
           errors: [],
+          // The label filter reads the engine options.
+          ...(h.config ? { config: h.config } : {}),
         }));
       }
       rows = rows.filter((row) => passes(row, opts.filter));
