@@ -443,6 +443,13 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
         `--tlsverify\n--tlscacert="${dir}/ca.pem"\n--tlscert="${dir}/cert.pem"\n--tlskey="${dir}/key.pem"\n-H=${url}`,
       );
       assertCleanFailure(await box.dinv(["config", "--swarm", a]), /--swarm is not supported/);
+      const active = await box.dinv(["active", "-t", "5"], { DOCKER_HOST: url.trim() });
+      assertOk(active, "active");
+      assert.equal(active.stdout, `${a}\n`);
+      assertCleanFailure(
+        await box.dinv(["active"], { DOCKER_HOST: "tcp://192.0.2.1:2376" }),
+        /^dinv: No active host found/,
+      );
     });
   });
 
@@ -473,6 +480,14 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
         await box.dinv(["create", "--driver", "virtualbox", "x-never"]),
         /the only driver is "docker"/,
       );
+    });
+  });
+
+  describe("ssh", () => {
+    it("runs a command with its own flags, as `docker-machine ssh NAME ls -la` does", async () => {
+      const result = await box.dinv(["ssh", a, "ls", "-d", "/root"]);
+      assertOk(result, "ssh with flags");
+      assert.equal(result.stdout, "/root\n");
     });
   });
 

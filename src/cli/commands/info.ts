@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
 import type { HostFiles } from "../../host/state.js";
+import { seconds } from "../options.js";
 import { out } from "../output.js";
 import { openStore } from "../store.js";
 
@@ -153,17 +154,25 @@ export function defineInfo(program: Command): void {
 
   program
     .command("active")
-    .description("print the host whose URL is DOCKER_HOST")
-    .action(async () => {
+    .description("print the running host whose URL is DOCKER_HOST")
+    .option("-t, --timeout <seconds>", "how long to wait for the host's endpoint", seconds, 10)
+    .action(async (opts: { timeout: number }) => {
       const dockerHost = process.env.DOCKER_HOST;
       const s = await openStore();
       const { hostUrl } = await import("../../host/connection.js");
       const match = dockerHost
         ? s.list().find((h) => h.config && hostUrl(h.config) === dockerHost)
         : undefined;
-      if (!match)
+      // As docker-machine: the active host is the one DOCKER_HOST names, if it runs.
+      const { hostState } = await import("../../host/state.js");
+      const running =
+        match?.config !== undefined &&
+        (await hostState({ config: match.config, dir: match.dir }, opts.timeout * 1000)).state === "Running";
+      if (!match || !running)
         throw new DinvError("No active host found", {
-          hint: "DOCKER_HOST names no dinv host; run `eval $(dinv env NAME)`",
+          hint: match
+            ? `"${match.name}" is not running`
+            : "DOCKER_HOST names no dinv host; run `eval $(dinv env NAME)`",
         });
       out(match.name);
     });
