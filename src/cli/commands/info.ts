@@ -31,9 +31,9 @@ interface EnvOptions {
 
 const ENV_NAMES = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
 
-/** docker-machine's --swarm flags (env, config) have nothing to show: dinv creates no Swarm. */
-export function noSwarm(): DinvError {
-  return new DinvError("--swarm is not supported: dinv hosts have no Swarm", {
+/** docker-machine's Swarm flags (create, env, config): dinv creates no Swarm. */
+export function noSwarm(flag = "--swarm"): DinvError {
+  return new DinvError(`${flag} is not supported: dinv hosts have no Swarm`, {
     hint: "Docker Swarm (classic) was retired; use `docker swarm init` inside a host",
   });
 }
