@@ -82,6 +82,7 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
   let work: string;
   const a = runId("dm-a");
   const b = runId("dm-b");
+  let engineInstallWarning = "";
 
   before(async () => {
     engine = await testEngine();
@@ -103,9 +104,18 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
         "dm.example",
         a,
       ]),
-      box.dinv(["create", "--no-context", "-d", "docker", b]),
+      box.dinv([
+        "create",
+        "--no-context",
+        "-d",
+        "docker",
+        "--engine-install-url",
+        "https://get.docker.com",
+        b,
+      ]),
     ]);
     created.forEach((result, i) => assertOk(result, `create ${i === 0 ? a : b}`));
+    engineInstallWarning = created[1]?.stderr ?? "";
   });
 
   after(async () => {
@@ -475,11 +485,20 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
       reportCases(t, 6);
     });
 
-    it("create -d/--driver takes docker and refuses others in one line", async () => {
+    it("create -d/--driver takes docker, --engine-install-url is ignored, Swarm flags refused in one line", async () => {
       assertCleanFailure(
         await box.dinv(["create", "--driver", "virtualbox", "x-never"]),
         /the only driver is "docker"/,
       );
+      assertCleanFailure(
+        await box.dinv(["create", "--swarm-master", "x-never"]),
+        /--swarm-master is not supported/,
+      );
+      assertCleanFailure(
+        await box.dinv(["create", "--swarm-discovery", "token://x", "x-never"]),
+        /--swarm-discovery is not supported/,
+      );
+      assert.match(engineInstallWarning, /warning: --engine-install-url is ignored/);
     });
   });
 
