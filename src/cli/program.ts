@@ -9,7 +9,7 @@ import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
 import { defineScp } from "./commands/scp.js";
 import { defineTransfer } from "./commands/transfer.js";
-import { packageVersion } from "./version.js";
+import { versionLine } from "./version.js";
 
 export function buildProgram(): Command {
   const program = new Command("dinv")
@@ -20,7 +20,8 @@ export function buildProgram(): Command {
       "the store (default: $DINV_STORAGE_PATH, else $MACHINE_STORAGE_PATH, else ~/.dinv)",
     )
     .option("--native-ssh", "accepted for docker-machine's scripts and ignored: dinv uses no SSH")
-    .version(packageVersion(), "-v, --version", "print the version")
+    // As docker-machine: -v prints the same line as `version`.
+    .version(versionLine(), "-v, --version", "print the version")
     .showSuggestionAfterError()
     .exitOverride()
     .hook("preAction", (root) => {

@@ -148,11 +148,12 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
       reportCases(t, Object.keys(UNSET_OUTPUT).length * 2 + 1);
     });
 
-    it("env -u NAME is docker-machine's error, and env without a name one clear line", async () => {
+    it("env -u NAME is docker-machine's error; env --swarm and env without a name one clear line", async () => {
       assertCleanFailure(
         await box.dinv(["env", "-u", a]),
         /^dinv: Expected no machine name when the -u flag is present\n$/,
       );
+      assertCleanFailure(await box.dinv(["env", "--swarm", a]), /--swarm is not supported/);
       assertCleanFailure(await box.dinv(["env"]), /missing host name/);
     });
 
@@ -499,6 +500,19 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
         /--swarm-discovery is not supported/,
       );
       assert.match(engineInstallWarning, /warning: --engine-install-url is ignored/);
+    });
+  });
+
+  describe("version", () => {
+    it("version and -v print dinv's version line; version NAME the host engine's", async () => {
+      for (const args of [["version"], ["-v"], ["--version"]]) {
+        const result = await box.dinv(args);
+        assertOk(result, args.join(" "));
+        assert.match(result.stdout, /^dinv version \d+\.\d+\.\d+\n$/, args.join(" "));
+      }
+      const engine = await box.dinv(["version", a]);
+      assertOk(engine, "version NAME");
+      assert.match(engine.stdout, /^\d+\.\d+\.\d+/);
     });
   });
 
