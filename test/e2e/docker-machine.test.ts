@@ -174,7 +174,7 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
           evalOf(set),
           `echo "host=$DOCKER_HOST"`,
           grep,
-          "echo ==", // not `echo --`: fish's echo takes -- as the end of its options
+          "echo @@", // not `echo --` (fish takes -- as the end of its options) nor `echo ==` (zsh expands =cmd)
           evalOf(unset),
           grep,
           "echo end",
@@ -183,7 +183,7 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
         delete env.no_proxy;
         const result = await run(shell, ["-c", script], env);
         assertOk(result, `${shell} -c`);
-        const [before, afterUnset] = result.stdout.split("==\n");
+        const [before, afterUnset] = result.stdout.split("@@\n");
         assert.equal(before?.split("\n")[0], `host=${url}`);
         const ip = (await box.dinv(["ip", a])).stdout.trim();
         assert.deepEqual(before?.trim().split("\n").slice(1), [
