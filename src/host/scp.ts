@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import * as localPath from "node:path";
 import { once } from "node:events";
+import type { IncomingMessage } from "node:http";
 import { finished } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { extract, pack, type Extract, type Header, type Pack } from "tar-stream";
@@ -96,8 +97,11 @@ async function kindOf(end: End, path = end.path): Promise<PathKind | undefined> 
   const container = end.host.client.docker.getContainer(end.host.config.container.name);
   let headers: Record<string, string | string[] | undefined>;
   try {
-    const response = (await container.infoArchive({ path })) as { headers: typeof headers };
+    const response = (await container.infoArchive({ path })) as IncomingMessage;
     headers = response.headers;
+    // dockerode hands over the HEAD response as a stream: left open, it holds its socket
+    // (and this process) until the idle timeout.
+    response.destroy();
   } catch (err) {
     // A HEAD answer has no body to tell a missing path from a missing container: look.
     const missingPath =

@@ -304,7 +304,10 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
       symlinkSync("run.sh", join(src, "link"));
       chmodSync(src, 0o755);
 
-      assertOk(await box.dinv(["scp", join(src, "run.sh"), `${a}:/tmp/`]), "scp file host:folder/");
+      const first = await box.dinv(["scp", join(src, "run.sh"), `${a}:/tmp/`]);
+      assertOk(first, "scp file host:folder/");
+      // dinv ends when the copy is done, not when an idle connection times out (60 s).
+      assert.ok(first.ms < 20_000, `scp took ${first.ms} ms`);
       const stat = await box.dinv(["exec", a, "--", "stat", "-c", "%a %U %n", "/tmp/run.sh"]);
       assert.equal(stat.stdout.trim(), "751 root /tmp/run.sh");
       assertOk(await box.dinv(["scp", `${a}:/tmp/run.sh`, join(work, "back.sh")]), "scp host:file here");
