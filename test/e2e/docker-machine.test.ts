@@ -527,6 +527,17 @@ describe(`docker-machine's CLI contract (real ${ENGINE_NAME})`, () => {
     });
   });
 
+  describe("the host image", () => {
+    it("has ps and pgrep (procps) for whoever debugs inside a host", async () => {
+      const ps = await box.dinv(["ssh", a, "ps", "-e", "-o", "comm="]);
+      assertOk(ps, "ps in the host");
+      assert.match(ps.stdout, /^dockerd$/m);
+      const pgrep = await box.dinv(["ssh", a, "pgrep", "-x", "dockerd"]);
+      assertOk(pgrep, "pgrep in the host");
+      assert.match(pgrep.stdout, /^\d+\n$/);
+    });
+  });
+
   describe("provision and mount", () => {
     it("provision issues a new server certificate and keeps the cache", async () => {
       assertOk(
