@@ -1,7 +1,13 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import type { HostStatus } from "../../host/status.js";
-import type * as MachineView from "../format/machine-view.js";
+import {
+  engineLabels,
+  engineOptionsView,
+  goDuration,
+  keyValue,
+  swarmOptionsView,
+} from "../format/machine-view.js";
 import { seconds } from "../options.js";
 import { alignColumns, formatTable, out } from "../output.js";
 import { openStore } from "../store.js";
@@ -79,8 +85,7 @@ export function defineLs(program: Command): void {
         for (const row of rows) out(row.name);
         return;
       }
-      const machineView = await import("../format/machine-view.js");
-      const views = rows.map((row) => rowView(row, machineView));
+      const views = rows.map(rowView);
       if (opts.format === "json") {
         for (const view of views) out(JSON.stringify(view));
         return;
@@ -111,32 +116,23 @@ function matchesAny(filters: Filter[], test: (f: Filter) => boolean): boolean {
 function passes(row: HostStatus, filters: Filter[]): boolean {
   const by = (key: Filter["key"]) => filters.filter((f) => f.key === key);
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-  const labels = new Map(
-    strings(row.config?.engineOptions.daemon.labels).map((l) => {
-      const eq = l.indexOf("=");
-      return eq < 0 ? [l, ""] : [l.slice(0, eq), l.slice(eq + 1)];
-    }),
-  );
+  const labels = new Map(row.config ? engineLabels(row.config).map(keyValue) : []);
   return (
     matchesAny(by("state"), (f) => same(f.value, row.state)) &&
     matchesAny(by("driver"), (f) => same(f.value, row.driver)) &&
     // As docker-machine: the engine label's key exactly, its value in any case.
     matchesAny(by("label"), (f) => {
-      const eq = f.value.indexOf("=");
-      const value = labels.get(eq < 0 ? f.value : f.value.slice(0, eq));
-      return value !== undefined && same(value, eq < 0 ? "" : f.value.slice(eq + 1));
+      const [key, wanted] = keyValue(f.value);
+      const value = labels.get(key);
+      return value !== undefined && same(value, wanted);
     }) &&
     // No dinv host belongs to a Swarm: a swarm filter matches none.
     matchesAny(by("swarm"), () => false)
   );
 }
 
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
 /** One host as docker-machine's ls.HostListItem, plus dinv's .Endpoint. */
-function rowView(row: HostStatus, view: typeof MachineView) {
+function rowView(row: HostStatus) {
   const running = row.state === "Running";
   const active = running && process.env.DOCKER_HOST === row.url;
   return {
@@ -147,13 +143,13 @@ function rowView(row: HostStatus, view: typeof MachineView) {
     DriverName: row.driver,
     State: row.state,
     URL: running ? row.url : "",
-    SwarmOptions: view.swarmOptionsView(),
+    SwarmOptions: swarmOptionsView(),
     Swarm: "",
-    EngineOptions: row.config ? view.engineOptionsView(row.config) : null,
+    EngineOptions: row.config ? engineOptionsView(row.config) : null,
     Endpoint: row.endpoint,
     DockerVersion: row.docker,
     Error: row.errors.join("; "),
-    ResponseTime: view.goDuration(row.responseMs ?? 0),
+    ResponseTime: goDuration(row.responseMs ?? 0),
   };
 }
 

@@ -19,6 +19,15 @@ export interface StorePaths {
 const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 
+/** "KEY=VALUE" as [KEY, VALUE] ("KEY" alone: an empty value). */
+export function keyValue(pair: string): [string, string] {
+  const eq = pair.indexOf("=");
+  return eq < 0 ? [pair, ""] : [pair.slice(0, eq), pair.slice(eq + 1)];
+}
+
+/** The engine labels a host was created with (--engine-label, daemon.json's labels). */
+export const engineLabels = (config: HostConfig): string[] => strings(config.engineOptions.daemon.labels);
+
 /** engine.Options: what the nested dockerd was given (daemon.json keys, flags, environment). */
 export function engineOptionsView(config: HostConfig): Record<string, unknown> {
   const daemon = config.engineOptions.daemon;
@@ -34,7 +43,7 @@ export function engineOptionsView(config: HostConfig): Record<string, unknown> {
     Env: Object.entries(config.engineOptions.env).map(([k, v]) => `${k}=${v}`),
     Ipv6: daemon.ipv6 === true,
     InsecureRegistry: strings(daemon["insecure-registries"]),
-    Labels: strings(daemon.labels),
+    Labels: engineLabels(config),
     LogLevel: text("log-level"),
     StorageDriver: text("storage-driver"),
     SelinuxEnabled: daemon["selinux-enabled"] === true,
