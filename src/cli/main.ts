@@ -10,7 +10,7 @@ export async function main(argv: string[]): Promise<number> {
   const { CommanderError } = await import("commander");
   const { buildProgram } = await import("./program.js");
   const program = buildProgram();
-  const debug = argv.includes("--debug");
+  const debug = argv.includes("--debug") || argv.includes("-D");
   try {
     await program.parseAsync(argv);
     // A command may set its own exit status (exec passes on the command's).

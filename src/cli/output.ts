@@ -48,3 +48,22 @@ export function formatTable(header: string[], rows: string[][]): string {
 export function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
+
+/**
+ * Lines whose cells are separated by tabs, aligned as Go's tabwriter does for docker-machine's
+ * `ls --format 'table …'` (cell width + 3 spaces, at least 5; the text after the last tab is not a column).
+ */
+export function alignColumns(lines: string[]): string {
+  const rows = lines.map((line) => line.split("\t"));
+  const widths: number[] = [];
+  for (const cells of rows)
+    cells.slice(0, -1).forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((cells) =>
+      cells
+        .map((cell, i) => (i < cells.length - 1 ? cell.padEnd(Math.max((widths[i] ?? 0) + 3, 5)) : cell))
+        .join(""),
+    )
+    .map((line) => `${line}\n`)
+    .join("");
+}

@@ -8,16 +8,28 @@ import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
 import { definePrune } from "./commands/prune.js";
+import { defineScp } from "./commands/scp.js";
 import { defineTransfer } from "./commands/transfer.js";
-import { packageVersion } from "./version.js";
+import { versionLine } from "./version.js";
 
 export function buildProgram(): Command {
   const program = new Command("dinv")
     .description("Docker hosts in containers on any Docker API endpoint (VIC, Docker Engine, Podman)")
-    .option("--debug", "show details of failures")
-    .version(packageVersion(), "-v, --version", "print the version")
+    .option("-D, --debug", "show details of failures")
+    .option(
+      "-s, --storage-path <dir>",
+      "the store (default: $DINV_STORAGE_PATH, else $MACHINE_STORAGE_PATH, else ~/.dinv)",
+    )
+    .option("--native-ssh", "accepted for docker-machine's scripts and ignored: dinv uses no SSH")
+    // As docker-machine: -v prints the same line as `version`.
+    .version(versionLine(), "-v, --version", "print the version")
     .showSuggestionAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook("preAction", (root) => {
+      // Every store opened afterwards (src/store/paths.ts) reads it from there.
+      const storagePath = root.opts<{ storagePath?: string }>().storagePath;
+      if (storagePath) process.env.DINV_STORAGE_PATH = storagePath;
+    });
 
   defineCreate(program);
   defineLs(program);
@@ -25,6 +37,7 @@ export function buildProgram(): Command {
   defineInfo(program);
   defineLogsExec(program);
   defineDay2(program);
+  defineScp(program);
   defineTransfer(program);
   definePrune(program);
   defineKubelet(program);

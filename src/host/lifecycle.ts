@@ -4,6 +4,22 @@ import { silentProgress, type Progress } from "./progress.js";
 import { refreshNetworkAddress, regenerateHostCertificates } from "./regenerate.js";
 import type { HostStore } from "../store/host-store.js";
 import { openHost, type OpenHost } from "./open.js";
+import { DinvError } from "../errors.js";
+import type { HostState } from "../drivers/driver.js";
+
+/**
+ * Starting a running host, or stopping or killing a stopped one: libmachine's
+ * ErrHostAlreadyInState, with its text, so scripts that test for it (and its exit 1) carry over.
+ */
+export class HostAlreadyInStateError extends DinvError {
+  constructor(name: string, state: HostState) {
+    super(`Machine "${name}" is already ${state.toLowerCase()}.`);
+  }
+}
+
+async function refuseIfAlready(host: OpenHost, state: HostState): Promise<void> {
+  if ((await host.driver.state()).state === state) throw new HostAlreadyInStateError(host.config.name, state);
+}
 
 /** Seconds dockerd gets to shut down its containers before it is killed. */
 export const STOP_TIMEOUT_SECONDS = 30;
@@ -17,16 +33,15 @@ export async function startHost(
   name: string,
   timeoutSeconds: number,
   progress: Progress = silentProgress,
-): Promise<"started" | "already running"> {
+): Promise<void> {
   let host = openHost(store, name);
-  const before = await host.driver.state();
-  const running = before.state === "Running";
-  if (!running && !certificateCoversAddress(host)) {
+  await refuseIfAlready(host, "Running");
+  if (!certificateCoversAddress(host)) {
     progress.warn(`${host.config.network.address} is not in ${name}'s server certificate: regenerating it`);
     await regenerateHostCertificates(store, name, progress);
     host = openHost(store, name);
   }
-  if (!running) await host.driver.start();
+  await host.driver.start();
   const after = openHost(store, name);
   if ((await refreshNetworkAddress(after)) && !certificateCoversAddress(after)) {
     progress.warn(
@@ -36,7 +51,6 @@ export async function startHost(
     await regenerateHostCertificates(store, name, progress);
   }
   await waitUntilReady(openHost(store, name), timeoutSeconds);
-  return running ? "already running" : "started";
 }
 
 function certificateCoversAddress(host: OpenHost): boolean {
@@ -44,11 +58,15 @@ function certificateCoversAddress(host: OpenHost): boolean {
 }
 
 export async function stopHost(store: HostStore, name: string): Promise<void> {
-  await openHost(store, name).driver.stop(STOP_TIMEOUT_SECONDS);
+  const host = openHost(store, name);
+  await refuseIfAlready(host, "Stopped");
+  await host.driver.stop(STOP_TIMEOUT_SECONDS);
 }
 
 export async function killHost(store: HostStore, name: string): Promise<void> {
-  await openHost(store, name).driver.kill();
+  const host = openHost(store, name);
+  await refuseIfAlready(host, "Stopped");
+  await host.driver.kill();
 }
 
 export async function restartHost(store: HostStore, name: string, timeoutSeconds: number): Promise<void> {

@@ -121,6 +121,16 @@ export async function renewStoreCertificates(
   return { renewed, failed };
 }
 
+/**
+ * docker-machine's `provision` for a dinv host: issue its server certificate again and deliver
+ * it with the engine options (daemon.json, environment), reload a running host's service (its
+ * containers and image cache stay), and register its docker context again.
+ */
+export async function reprovisionHost(store: HostStore, name: string, progress: Progress): Promise<void> {
+  await regenerateHostCertificates(store, name, progress);
+  await registerContextIfDocker(store, store.load(name));
+}
+
 async function registerContextIfDocker(store: HostStore, config: HostConfig): Promise<void> {
   if (config.personality === "docker") await registerContext(store, config);
 }

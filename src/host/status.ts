@@ -22,6 +22,8 @@ export interface HostStatus {
   docker: string;
   errors: string[];
   config?: HostConfig;
+  /** How long this row's answers took (endpoint list, then the host's engine), in ms. */
+  responseMs?: number;
 }
 
 export interface StatusOptions {
@@ -82,7 +84,10 @@ export async function hostStatuses(
     [...byEndpoint.values()].map(async (group) => {
       const first = group[0] as HostStatus & { config: HostConfig };
       const endpoint = hostPlatformEndpoint(first.config, store.hostDir(first.name));
+      const listed = performance.now();
       await fillEndpointStates(endpoint, group, options.timeoutMs);
+      const endpointMs = performance.now() - listed;
+      for (const row of group) row.responseMs = endpointMs;
       if (options.withVersions === false) return;
       // Only hosts that serve the Docker API have an engine version to show.
       const running = group.filter((r) => r.state === "Running" && r.config?.personality === "docker");
@@ -91,6 +96,7 @@ export async function hostStatuses(
           limit(async () => {
             const config = row.config as HostConfig;
             // A host removed while we look (its files gone) is one row's error, not the listing's.
+            const asked = performance.now();
             try {
               const version = await hostEngineVersion(
                 { config, dir: store.hostDir(row.name) },
@@ -101,6 +107,7 @@ export async function hostStatuses(
               row.docker = "Unknown";
               row.errors.push(err instanceof DinvError ? err.userMessage : (err as Error).message);
             }
+            row.responseMs = (row.responseMs ?? 0) + performance.now() - asked;
           }),
         ),
       );

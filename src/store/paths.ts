@@ -1,10 +1,14 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
-/** The store root: $DINV_STORAGE_PATH, else ~/.dinv. */
+/**
+ * The store root: $DINV_STORAGE_PATH, else $MACHINE_STORAGE_PATH (docker-machine's name, so
+ * its users' environments carry over), else ~/.dinv. The CLI's -s/--storage-path sets
+ * DINV_STORAGE_PATH before any command runs.
+ */
 export function storeRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const configured = env.DINV_STORAGE_PATH;
-  return configured && configured !== "" ? resolve(configured) : join(homedir(), ".dinv");
+  const configured = env.DINV_STORAGE_PATH || env.MACHINE_STORAGE_PATH;
+  return configured ? resolve(configured) : join(homedir(), ".dinv");
 }
 
 /** Files of one host, relative to its folder (config.json keeps these relative names). */

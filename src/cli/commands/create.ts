@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { addEndpointOptions, collect, endpointFlags, seconds } from "../options.js";
 import { out, stderrProgress } from "../output.js";
 import { DinvError } from "../../errors.js";
@@ -7,7 +7,7 @@ import { openStore } from "../store.js";
 import type { RegistryAuth } from "../../host/registry-cache.js";
 
 export function defineCreate(program: Command): void {
-  addEndpointOptions(
+  const create = addEndpointOptions(
     program
       .command("create")
       .description("create a Docker host in a container on a Docker API endpoint")
@@ -90,7 +90,18 @@ export function defineCreate(program: Command): void {
     .option("--ttl <duration>", "a disposable host: `dinv prune` removes it after this long (30m, 2h, 1d)")
     .option("--keep-on-failure", "keep what was created when creation fails")
     .option("--no-context", "do not register a docker CLI context")
+    .option(
+      "--engine-install-url <url>",
+      "accepted for docker-machine's scripts: the host image carries the engine",
+    )
     .action(async (name: string, opts: Record<string, unknown>) => {
+      const swarm = SWARM_FLAGS.find((flag) => opts[camel(flag)] !== undefined);
+      if (swarm) {
+        const { noSwarm } = await import("./info.js");
+        throw noSwarm(`--${swarm}`);
+      }
+      if (opts.engineInstallUrl !== undefined)
+        process.stderr.write("warning: --engine-install-url is ignored: the host image carries its engine\n");
       const { createHost } = await import("../../host/create.js");
       const { parseCpus, parseSize } = await import("../../host/resources.js");
       const resources = {
@@ -150,7 +161,31 @@ export function defineCreate(program: Command): void {
       out(`To point your Docker client at it, run: dinv env ${config.name}`);
       if (opts.context !== false) out(`or use the context: docker --context ${config.name} ps`);
     });
+  addSwarmFlags(create);
 }
+
+/** docker-machine's Swarm (classic) flags: known, so that they are refused with the reason. */
+const SWARM_FLAGS = [
+  "swarm",
+  "swarm-master",
+  "swarm-experimental",
+  "swarm-image",
+  "swarm-discovery",
+  "swarm-strategy",
+  "swarm-opt",
+  "swarm-join-opt",
+  "swarm-host",
+  "swarm-addr",
+];
+const SWARM_BOOLEANS = new Set(["swarm", "swarm-master", "swarm-experimental"]);
+
+function addSwarmFlags(command: Command): Command {
+  for (const flag of SWARM_FLAGS)
+    command.addOption(new Option(SWARM_BOOLEANS.has(flag) ? `--${flag}` : `--${flag} <value>`).hideHelp());
+  return command;
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function registryAuth(value: string): RegistryAuth {
   if (value !== "client-cert" && value !== "none")

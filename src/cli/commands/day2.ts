@@ -27,6 +27,35 @@ export function defineDay2(program: Command): void {
     });
 
   program
+    .command("provision")
+    .description(
+      "provision hosts again: new server certificate, engine options and docker context; containers and cache stay",
+    )
+    .argument("<names...>")
+    .action(async (names: string[]) => {
+      const { reprovisionHost } = await import("../../host/regenerate.js");
+      const s = await openStore();
+      for (const name of names) {
+        await reprovisionHost(s, name, stderrProgress());
+        out(`Provisioned "${name}".`);
+      }
+    });
+
+  program
+    .command("mount")
+    .description("docker-machine's SSHFS mount: not supported (dinv hosts have no SSH)")
+    .argument("[args...]")
+    .option("-u, --unmount", "unmount instead of mount")
+    .action(() => {
+      throw new DinvError(
+        "dinv mount is not supported: it mounts a host's folder over SSHFS, and dinv hosts have no SSH",
+        {
+          hint: "copy files with `dinv scp -r`, or give the host's containers a volume",
+        },
+      );
+    });
+
+  program
     .command("regenerate-certs")
     .description(
       "issue new server certificates (every SAN kept, the current address picked up); hosts keep their containers",

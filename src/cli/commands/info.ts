@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
 import type { HostFiles } from "../../host/state.js";
-import type { HostConfig } from "../../store/host-config.js";
+import { seconds } from "../options.js";
 import { out } from "../output.js";
 import { openStore } from "../store.js";
 
@@ -20,6 +20,22 @@ async function usableHost(name: string) {
   const { checkClientFiles } = await import("../../host/connection.js");
   checkClientFiles(host.config, host.dir);
   return host;
+}
+
+interface EnvOptions {
+  shell?: string;
+  unset?: boolean;
+  proxy?: boolean;
+  swarm?: boolean;
+}
+
+const ENV_NAMES = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
+
+/** docker-machine's Swarm flags (create, env, config): dinv creates no Swarm. */
+export function noSwarm(flag = "--swarm"): DinvError {
+  return new DinvError(`${flag} is not supported: dinv hosts have no Swarm`, {
+    hint: "Docker Swarm (classic) was retired; use `docker swarm init` inside a host",
+  });
 }
 
 export function defineInfo(program: Command): void {
@@ -55,7 +71,9 @@ export function defineInfo(program: Command): void {
     .command("config")
     .description("print the docker CLI flags to reach the host: docker $(dinv config NAME) ps")
     .argument("<name>")
-    .action(async (name: string) => {
+    .option("--swarm", "docker-machine's Swarm config: refused, dinv hosts have no Swarm")
+    .action(async (name: string, opts: { swarm?: boolean }) => {
+      if (opts.swarm) throw noSwarm();
       const host = await usableHost(name);
       const { join } = await import("node:path");
       const { hostUrl } = await import("../../host/connection.js");
@@ -73,40 +91,39 @@ export function defineInfo(program: Command): void {
 
   program
     .command("env")
-    .description("print the commands that point the docker CLI at the host")
-    .argument("<name>")
+    .description("print the commands that point the docker CLI at the host (with -u, that undo it)")
+    .argument("[name]", "the host (none with -u)")
     .option("--shell <shell>", "bash, zsh, fish, powershell, cmd, emacs or tcsh (default: from $SHELL)")
-    .option("-u, --unset", "print the commands that undo it")
-    .option("--no-proxy", "add the host's address to NO_PROXY")
-    .action(async (name: string, opts: { shell?: string; unset?: boolean; proxy?: boolean }) => {
+    .option("-u, --unset", "print the commands that unset the variables (takes no host name)")
+    .option("--no-proxy", "add the host's address to NO_PROXY (with -u: unset NO_PROXY too)")
+    .option("--swarm", "docker-machine's Swarm config: refused, dinv hosts have no Swarm")
+    .action(async (name: string | undefined, opts: EnvOptions) => {
+      if (opts.swarm) throw noSwarm();
+      // docker-machine's own message and rule (commands/env.go).
+      if (opts.unset && name !== undefined)
+        throw new DinvError("Expected no machine name when the -u flag is present");
+      if (!opts.unset && name === undefined)
+        throw new DinvError("missing host name", { hint: "usage: dinv env NAME (or dinv env -u)" });
       const fmt = await import("../format/shell-env.js");
       const shell = opts.shell ? fmt.parseShell(opts.shell) : fmt.detectShell(process.env);
-      const flags = [
-        opts.shell ? `--shell ${opts.shell}` : "",
-        opts.unset ? "--unset" : "",
-        opts.proxy === false ? "--no-proxy" : "",
-      ]
-        .filter(Boolean)
-        .join(" ");
-      const commandHint = `dinv env ${flags ? `${flags} ` : ""}${name}`;
-      const names = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
+      const commandHint = fmt.hintCommandLine(["dinv", ...process.argv.slice(2)]);
+      // docker-machine picks no_proxy when it is set in lower case, else NO_PROXY.
+      const noProxyName = process.env.no_proxy ? "no_proxy" : "NO_PROXY";
       if (opts.unset) {
-        out(fmt.formatUnset(opts.proxy === false ? [...names, "NO_PROXY"] : names, shell, { commandHint }));
+        const names = [...ENV_NAMES, ...(opts.proxy === false ? [noProxyName] : [])];
+        out(fmt.formatUnset(names, shell, { commandHint }));
         return;
       }
-      const host = await usableHost(name);
+      const host = await usableHost(name as string);
       const { hostUrl } = await import("../../host/connection.js");
       const vars: Array<[string, string]> = [
         ["DOCKER_TLS_VERIFY", "1"],
         ["DOCKER_HOST", hostUrl(host.config)],
         ["DOCKER_CERT_PATH", host.dir],
-        ["DOCKER_MACHINE_NAME", name],
+        ["DOCKER_MACHINE_NAME", host.config.name],
       ];
       if (opts.proxy === false)
-        vars.push([
-          "NO_PROXY",
-          fmt.noProxyValue(process.env.NO_PROXY ?? process.env.no_proxy, host.config.network.address),
-        ]);
+        vars.push([noProxyName, fmt.noProxyValue(process.env[noProxyName], host.config.network.address)]);
       out(fmt.formatEnv(vars, shell, { commandHint }));
     });
 
@@ -114,10 +131,19 @@ export function defineInfo(program: Command): void {
     .command("inspect")
     .description("print the host's configuration as JSON, or through a Go template")
     .argument("<name>")
-    .option("-f, --format <template>", "Go template, e.g. '{{.Network.Port}}' or '{{json .Endpoint}}'")
+    .option(
+      "-f, --format <template>",
+      "Go template, e.g. '{{.DriverName}}', '{{.Driver.IPAddress}}' or '{{json .HostOptions.AuthOptions}}'",
+    )
     .action(async (name: string, opts: { format?: string }) => {
-      const config = (await openStore()).load(name);
-      const view = inspectView(config);
+      const store = await openStore();
+      const config = store.load(name);
+      const { inspectView } = await import("../format/machine-view.js");
+      const view = inspectView(config, {
+        root: store.layout.root,
+        certsDir: store.layout.certsDir,
+        hostDir: store.hostDir(name),
+      });
       if (!opts.format) {
         out(JSON.stringify(view, null, 2));
         return;
@@ -128,17 +154,25 @@ export function defineInfo(program: Command): void {
 
   program
     .command("active")
-    .description("print the host whose URL is DOCKER_HOST")
-    .action(async () => {
+    .description("print the running host whose URL is DOCKER_HOST")
+    .option("-t, --timeout <seconds>", "how long to wait for the host's endpoint", seconds, 10)
+    .action(async (opts: { timeout: number }) => {
       const dockerHost = process.env.DOCKER_HOST;
       const s = await openStore();
       const { hostUrl } = await import("../../host/connection.js");
       const match = dockerHost
         ? s.list().find((h) => h.config && hostUrl(h.config) === dockerHost)
         : undefined;
-      if (!match)
+      // As docker-machine: the active host is the one DOCKER_HOST names, if it runs.
+      const { hostState } = await import("../../host/state.js");
+      const running =
+        match?.config !== undefined &&
+        (await hostState({ config: match.config, dir: match.dir }, opts.timeout * 1000)).state === "Running";
+      if (!match || !running)
         throw new DinvError("No active host found", {
-          hint: "DOCKER_HOST names no dinv host; run `eval $(dinv env NAME)`",
+          hint: match
+            ? `"${match.name}" is not running`
+            : "DOCKER_HOST names no dinv host; run `eval $(dinv env NAME)`",
         });
       out(match.name);
     });
@@ -157,21 +191,4 @@ export function defineInfo(program: Command): void {
       const { hostEngineVersion } = await import("../../host/state.js");
       out((await hostEngineVersion(host)) ?? "unknown");
     });
-}
-
-/** inspect's document: the config with Go-style capitalised field names, as docker-machine users template against. */
-export function inspectView(config: HostConfig): Record<string, unknown> {
-  const capitalise = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(capitalise);
-    if (value && typeof value === "object") {
-      return Object.fromEntries(
-        Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-          k.charAt(0).toUpperCase() + k.slice(1),
-          capitalise(v),
-        ]),
-      );
-    }
-    return value;
-  };
-  return capitalise(config) as Record<string, unknown>;
 }

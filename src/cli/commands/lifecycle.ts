@@ -32,8 +32,8 @@ export function defineLifecycle(program: Command): void {
       const { startHost } = await import("../../host/lifecycle.js");
       const s = await openStore();
       await eachHost(names, async (name) => {
-        const outcome = await startHost(s, name, opts.timeout, stderrProgress());
-        return outcome === "already running" ? `"${name}" is already running.` : `Started "${name}".`;
+        await startHost(s, name, opts.timeout, stderrProgress());
+        return `Started "${name}".`;
       });
     });
 

@@ -32,7 +32,9 @@ export function defineLogsExec(program: Command): void {
     .alias("ssh")
     .description("run a command inside the host (a shell when none is given): the replacement for ssh")
     .argument("<name>")
-    .argument("[command...]", "command and arguments (after --)")
+    .argument("[command...]", "command and arguments (after -- when they include -h or --debug)")
+    // `dinv ssh NAME ls -la` as with docker-machine: the command's own flags are not dinv's.
+    .allowUnknownOption()
     .action(async (name: string, command: string[]) => {
       const host = await open(name);
       const { requireRunning } = await import("../../host/state.js");

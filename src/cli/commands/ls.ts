@@ -1,22 +1,41 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import type { HostStatus } from "../../host/status.js";
+import {
+  engineLabels,
+  engineOptionsView,
+  goDuration,
+  keyValue,
+  swarmOptionsView,
+} from "../format/machine-view.js";
 import { seconds } from "../options.js";
-import { formatTable, out } from "../output.js";
+import { alignColumns, formatTable, out } from "../output.js";
 import { openStore } from "../store.js";
 
+const FILTER_KEYS = ["name", "state", "driver", "label", "swarm"] as const;
+
 interface Filter {
-  key: "name" | "state" | "driver" | "label";
+  key: (typeof FILTER_KEYS)[number];
   value: string;
 }
 
+/** docker-machine's filter syntax: KEY=VALUE, the key in any case (commands/ls.go). */
 function parseFilter(value: string, previous: Filter[] = []): Filter[] {
+  const usage = "use name=REGEX, state=STATE, driver=DRIVER, label=KEY=VALUE or swarm=NAME";
   const eq = value.indexOf("=");
-  const key = value.slice(0, eq);
-  if (eq < 1 || !["name", "state", "driver", "label"].includes(key)) {
-    throw new InvalidArgumentError("use name=REGEX, state=STATE, driver=DRIVER or label=KEY=VALUE");
+  if (eq < 0) throw new InvalidArgumentError(`Unsupported filter syntax: ${usage}`);
+  const key = value.slice(0, eq).toLowerCase();
+  if (!(FILTER_KEYS as readonly string[]).includes(key))
+    throw new InvalidArgumentError(`Unsupported filter key '${key}': ${usage}`);
+  const filter = { key: key as Filter["key"], value: value.slice(eq + 1) };
+  if (filter.key === "name") {
+    try {
+      new RegExp(filter.value);
+    } catch {
+      throw new InvalidArgumentError(`name=${filter.value} is not a regular expression`);
+    }
   }
-  return [...previous, { key: key as Filter["key"], value: value.slice(eq + 1) }];
+  return [...previous, filter];
 }
 
 export function defineLs(program: Command): void {
@@ -26,13 +45,13 @@ export function defineLs(program: Command): void {
     .option("-q, --quiet", "print names only")
     .option(
       "--filter <key=value>",
-      "name=, state=, driver=, label= (repeatable; same keys OR, different keys AND)",
+      "name=, state=, driver=, label=, swarm= (repeatable; same keys OR, different keys AND)",
       parseFilter,
       [],
     )
     .option(
-      "--format <template>",
-      "Go template per host (fields .Name .Active .DriverName .State .URL .Endpoint .DockerVersion .Error), or json",
+      "-f, --format <template>",
+      "Go template per host, `table …` for aligned columns with a header, or json; fields .Name .Active .ActiveHost .ActiveSwarm .DriverName .State .URL .Swarm .SwarmOptions .EngineOptions .DockerVersion .Error .ResponseTime .Endpoint",
     )
     .option("-t, --timeout <seconds>", "how long to wait for each endpoint and host", seconds, 10)
     .action(async (opts: { quiet?: boolean; filter: Filter[]; format?: string; timeout: number }) => {
@@ -57,6 +76,8 @@ export function defineLs(program: Command): void {
           endpoint: h.config?.endpoint.url ?? "",
           docker: "",
           errors: [],
+          // The label filter reads the engine options.
+          ...(h.config ? { config: h.config } : {}),
         }));
       }
       rows = rows.filter((row) => passes(row, opts.filter));
@@ -73,8 +94,10 @@ export function defineLs(program: Command): void {
         const { compileTemplate, parseTableFormat } = await import("../format/template.js");
         const { header, template } = parseTableFormat(opts.format);
         const render = compileTemplate(template);
-        if (header) process.stdout.write(headerLine(template));
-        for (const view of views) out(render(view));
+        const lines = views.map(render);
+        // As docker-machine's tabwriter: with `table`, tab-separated cells become aligned columns.
+        if (header) process.stdout.write(alignColumns([headerLine(template), ...lines]));
+        else for (const line of lines) out(line);
         return;
       }
       process.stdout.write(
@@ -92,32 +115,65 @@ function matchesAny(filters: Filter[], test: (f: Filter) => boolean): boolean {
 
 function passes(row: HostStatus, filters: Filter[]): boolean {
   const by = (key: Filter["key"]) => filters.filter((f) => f.key === key);
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const labels = new Map(row.config ? engineLabels(row.config).map(keyValue) : []);
   return (
-    matchesAny(by("state"), (f) => f.value.toLowerCase() === row.state.toLowerCase()) &&
-    matchesAny(by("driver"), (f) => f.value === row.driver) &&
-    // Engine labels arrive with engine options; until then no host carries any.
-    matchesAny(by("label"), () => false)
+    matchesAny(by("state"), (f) => same(f.value, row.state)) &&
+    matchesAny(by("driver"), (f) => same(f.value, row.driver)) &&
+    // As docker-machine: the engine label's key exactly, its value in any case.
+    matchesAny(by("label"), (f) => {
+      const [key, wanted] = keyValue(f.value);
+      const value = labels.get(key);
+      return value !== undefined && same(value, wanted);
+    }) &&
+    // No dinv host belongs to a Swarm: a swarm filter matches none.
+    matchesAny(by("swarm"), () => false)
   );
 }
 
+/** One host as docker-machine's ls.HostListItem, plus dinv's .Endpoint. */
 function rowView(row: HostStatus) {
   const running = row.state === "Running";
+  const active = running && process.env.DOCKER_HOST === row.url;
   return {
     Name: row.name,
-    Active: running && process.env.DOCKER_HOST === row.url ? "*" : "-",
+    Active: active ? "*" : "-",
+    ActiveHost: active,
+    ActiveSwarm: false,
     DriverName: row.driver,
     State: row.state,
     URL: running ? row.url : "",
+    SwarmOptions: swarmOptionsView(),
+    Swarm: "",
+    EngineOptions: row.config ? engineOptionsView(row.config) : null,
     Endpoint: row.endpoint,
     DockerVersion: row.docker,
     Error: row.errors.join("; "),
+    ResponseTime: goDuration(row.responseMs ?? 0),
   };
 }
 
+/** docker-machine's header names for `ls --format 'table …'`; other fields are upper-cased. */
+const HEADERS: Record<string, string> = {
+  Name: "NAME",
+  Active: "ACTIVE",
+  ActiveHost: "ACTIVE_HOST",
+  ActiveSwarm: "ACTIVE_SWARM",
+  DriverName: "DRIVER",
+  State: "STATE",
+  URL: "URL",
+  SwarmOptions: "SWARM_OPTIONS",
+  Swarm: "SWARM",
+  EngineOptions: "ENGINE_OPTIONS",
+  Error: "ERRORS",
+  DockerVersion: "DOCKER",
+  ResponseTime: "RESPONSE",
+  Endpoint: "ENDPOINT",
+};
+
 function headerLine(template: string): string {
-  return (
-    template.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, field: string) =>
-      field.replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase(),
-    ) + "\n"
-  );
+  return template
+    .replace(/\\t/g, "\t")
+    .replace(/\\n/g, "\n")
+    .replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, field: string) => HEADERS[field] ?? field.toUpperCase());
 }
