@@ -31,6 +31,8 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
   const nodeName = runId("kubelet-vol");
   const dir = mkdtempSync(join(tmpdir(), "dinv-kubelet-vol-"));
   const kubeconfig = join(dir, "kubeconfig");
+  // The kubelet runs as its node (system:node:NAME), held to the Node authorizer and NodeRestriction.
+  const kubeletKubeconfig = join(dir, "kubelet-kubeconfig");
   let server: KubeApiTestServer;
   let engine: EngineClient;
   let api: RestKubeApi;
@@ -87,11 +89,12 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
     server = new KubeApiTestServer();
     await server.start();
     server.writeKubeconfig(kubeconfig);
+    server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     kubelet = spawnKubelet(
       [
         "--kubeconfig",
-        kubeconfig,
+        kubeletKubeconfig,
         "--node-name",
         nodeName,
         "--listen",
