@@ -32,6 +32,8 @@ export interface NodeControllerOptions {
   statusIntervalMs?: number;
   /** How often the endpoint is pinged to notice it going away or coming back. */
   pingIntervalMs?: number;
+  /** How often capacity is read again (a VCH's limits change under it); default 60 s. */
+  describeIntervalMs?: number;
   log?: (message: string) => void;
 }
 
@@ -103,7 +105,7 @@ export class NodeController {
     if (this.stopped || this.ticking) return;
     this.ticking = true;
     try {
-      const changed = await this.checkReady();
+      const changed = (await this.checkReady()) || (await this.refreshDescription());
       const due = Date.now() - this.lastStatusWrite >= (this.options.statusIntervalMs ?? 60_000);
       if (changed || due) await this.writeStatus();
     } catch (err) {
@@ -111,6 +113,26 @@ export class NodeController {
     } finally {
       this.ticking = false;
     }
+  }
+
+  private lastDescribe = Date.now();
+
+  /** Read the node's description again when due; true when capacity or allocatable changed. */
+  private async refreshDescription(): Promise<boolean> {
+    if (!this.ready.ok || Date.now() - this.lastDescribe < (this.options.describeIntervalMs ?? 60_000))
+      return false;
+    this.lastDescribe = Date.now();
+    const before = this.description;
+    try {
+      this.description = await this.provider.describe();
+    } catch (err) {
+      this.log(`node capacity: ${errorMessage(err)}`);
+      return false;
+    }
+    const text = (d?: NodeDescription) => JSON.stringify([d?.capacity, d?.allocatable]);
+    if (text(before) === text(this.description)) return false;
+    this.log(`node capacity now ${JSON.stringify(this.description.capacity)}`);
+    return true;
   }
 
   /** Ping the endpoint; true when readiness changed. */

@@ -64,11 +64,12 @@ function pod(name: string, node: string, spec: Partial<Pod["spec"]> = {}): Pod {
 }
 
 class FakeNodeProvider implements NodeProvider {
+  cpu = "2";
   async ping() {}
   async describe(): Promise<NodeDescription> {
     return {
-      capacity: { cpu: "2", memory: "4096Ki", pods: "2" },
-      allocatable: { cpu: "2", memory: "4096Ki", pods: "2" },
+      capacity: { cpu: this.cpu, memory: "4096Ki", pods: "2" },
+      allocatable: { cpu: this.cpu, memory: "4096Ki", pods: "2" },
       os: "linux",
       arch: "amd64",
       kernelVersion: "6.1",
@@ -274,6 +275,22 @@ describe("the controllers under node credentials", () => {
     const again = new NodeController(api, new FakeNodeProvider(), nodeOptions("n6"));
     await again.start();
     await again.stop();
+  });
+
+  it("reads capacity again and writes it into the node status when it changed (a VCH's limits)", async () => {
+    const provider = new FakeNodeProvider();
+    const controller = new NodeController(asNode("n8"), provider, {
+      ...nodeOptions("n8"),
+      statusIntervalMs: 60_000,
+      describeIntervalMs: 50,
+    });
+    await controller.start();
+    provider.cpu = "7";
+    await until("the new capacity", async () => {
+      const n = await admin.request<Node>("GET", "/api/v1/nodes/n8");
+      return n.status?.capacity?.cpu === "7" && n.status.allocatable?.cpu === "7" ? n : undefined;
+    });
+    await controller.stop();
   });
 
   it("treats a refused (422) status as final and writes a terminal status before the pod is removed", async () => {
