@@ -32,12 +32,17 @@ export interface NodeControllerOptions {
   statusIntervalMs?: number;
   /** How often the endpoint is pinged to notice it going away or coming back. */
   pingIntervalMs?: number;
+  /** How often capacity is read again (a VCH's limits change under it); default 60 s. */
+  describeIntervalMs?: number;
   log?: (message: string) => void;
 }
 
+/**
+ * No kubernetes.io/ or k8s.io/ label outside the kubelet's own set: NodeRestriction refuses a
+ * node that sets one (kubernetes.io/role, which virtual-kubelet sets, among them).
+ */
 export const NODE_LABELS = {
   type: "virtual-kubelet",
-  "kubernetes.io/role": "agent",
   "node.kubernetes.io/exclude-from-external-load-balancers": "true",
 };
 
@@ -49,6 +54,8 @@ export class NodeController {
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private lease: Lease | undefined;
+  /** The Node's uid, for the lease's owner reference. */
+  private nodeUid = "";
 
   constructor(
     private readonly api: KubeApi,
@@ -61,6 +68,7 @@ export class NodeController {
     this.description = await this.provider.describe();
     await this.checkReady();
     const node = await this.register(this.description);
+    this.nodeUid = node.metadata?.uid ?? "";
     await this.writeStatus();
     await this.renewLease();
     this.timers.push(
@@ -97,7 +105,7 @@ export class NodeController {
     if (this.stopped || this.ticking) return;
     this.ticking = true;
     try {
-      const changed = await this.checkReady();
+      const changed = (await this.checkReady()) || (await this.refreshDescription());
       const due = Date.now() - this.lastStatusWrite >= (this.options.statusIntervalMs ?? 60_000);
       if (changed || due) await this.writeStatus();
     } catch (err) {
@@ -105,6 +113,26 @@ export class NodeController {
     } finally {
       this.ticking = false;
     }
+  }
+
+  private lastDescribe = Date.now();
+
+  /** Read the node's description again when due; true when capacity or allocatable changed. */
+  private async refreshDescription(): Promise<boolean> {
+    if (!this.ready.ok || Date.now() - this.lastDescribe < (this.options.describeIntervalMs ?? 60_000))
+      return false;
+    this.lastDescribe = Date.now();
+    const before = this.description;
+    try {
+      this.description = await this.provider.describe();
+    } catch (err) {
+      this.log(`node capacity: ${errorMessage(err)}`);
+      return false;
+    }
+    const text = (d?: NodeDescription) => JSON.stringify([d?.capacity, d?.allocatable]);
+    if (text(before) === text(this.description)) return false;
+    this.log(`node capacity now ${JSON.stringify(this.description.capacity)}`);
+    return true;
   }
 
   /** Ping the endpoint; true when readiness changed. */
@@ -137,15 +165,10 @@ export class NodeController {
           "beta.kubernetes.io/arch": d.arch,
         },
       },
-      spec: { ...(existing?.spec ?? {}), taints: this.mergeTaints(existing?.spec?.taints ?? []) },
+      // Taints are set at registration only, as a kubelet's --register-with-taints: NodeRestriction
+      // forbids a node to change its own taints later.
+      spec: existing ? (existing.spec ?? {}) : { taints: this.options.taints },
     };
-  }
-
-  /** Ours replace any of the same key and effect; taints others added (cordon…) are kept. */
-  private mergeTaints(current: Taint[]): Taint[] {
-    const ours = this.options.taints;
-    const others = current.filter((t) => !ours.some((o) => o.key === t.key && o.effect === t.effect));
-    return [...others, ...ours];
   }
 
   private async register(d: NodeDescription): Promise<Node> {
@@ -154,7 +177,12 @@ export class NodeController {
       try {
         if (!existing) return await this.api.createNode(this.nodeObject(d));
         // Take over: a node of this name from an earlier run (or another kubelet) becomes ours.
-        return await this.api.updateNode(this.nodeObject(d, existing));
+        const taken = await this.api.updateNode(this.nodeObject(d, existing));
+        if (!sameTaints(taken.spec?.taints ?? [], this.options.taints))
+          this.log(
+            `node ${this.options.nodeName} exists: its taints are kept as they are (a node may not change them; an administrator can)`,
+          );
+        return taken;
       } catch (err) {
         // Someone else wrote it in between: read again and retry.
         if (attempt < 3 && (isStatus(err, 409) || isStatus(err, 404))) continue;
@@ -234,14 +262,22 @@ export class NodeController {
     const now = kubeMicroTime();
     const current = this.lease ?? (await this.api.getLease(LEASE_NAMESPACE, name));
     const spec = { holderIdentity: name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: now };
+    // Owned by the Node, as a kubelet's lease is: the garbage collector removes it with the node.
+    const owner = this.nodeUid ? [{ apiVersion: "v1", kind: "Node", name, uid: this.nodeUid }] : undefined;
     try {
       if (!current) {
         this.lease = await this.api.createLease({
-          metadata: { name, namespace: LEASE_NAMESPACE },
+          metadata: { name, namespace: LEASE_NAMESPACE, ...(owner ? { ownerReferences: owner } : {}) },
           spec: { ...spec, acquireTime: now },
         });
       } else {
-        this.lease = await this.api.updateLease({ ...current, spec: { ...current.spec, ...spec } });
+        const owned = current.metadata?.ownerReferences?.some((r) => r.uid === this.nodeUid) ?? false;
+        const metadata = owner && !owned ? { ...current.metadata, ownerReferences: owner } : current.metadata;
+        this.lease = await this.api.updateLease({
+          ...current,
+          ...(metadata ? { metadata } : {}),
+          spec: { ...current.spec, ...spec },
+        });
       }
     } catch (err) {
       // Stale copy (409) or lease deleted (404): read it afresh on the next renewal.
@@ -250,4 +286,13 @@ export class NodeController {
       throw err;
     }
   }
+}
+
+function sameTaints(a: Taint[], b: Taint[]): boolean {
+  const text = (ts: Taint[]) =>
+    ts
+      .map((t) => `${t.key}=${t.value ?? ""}:${t.effect}`)
+      .sort()
+      .join(",");
+  return text(a) === text(b);
 }

@@ -8,6 +8,7 @@ import { errorMessage } from "../errors.js";
 import { isStatus, type KubeApi } from "./kube/api.js";
 import { kubeTime, type Pod, type PodStatus } from "./kube/types.js";
 import { PodInformer } from "./pod-informer.js";
+import { terminalStatus } from "./terminal-status.js";
 import type { PodLifecycleHandler } from "./provider-api.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -77,7 +78,9 @@ export class PodController {
       await this.provider.deletePod(stubPod(key, held.uid));
     }
     if (pod.metadata?.deletionTimestamp) {
-      await this.provider.deletePod(pod);
+      const final = await this.provider.deletePod(pod);
+      // A terminal status first (virtual-kubelet's contract): watchers see how the pod ended.
+      if (final) await this.patchStatus(pod, terminalStatus(final));
       // The containers are gone: let the API server remove the object (what a kubelet does).
       await this.api.deletePod(pod.metadata.namespace ?? "default", pod.metadata.name ?? "", {
         gracePeriodSeconds: 0,
@@ -106,17 +109,10 @@ export class PodController {
   private async writeStatus(pod: Pod): Promise<void> {
     const status = await this.provider.getPodStatus(pod);
     if (!status) return;
-    if (sameStatus(status, pod.status)) return;
+    if (!(await this.patchStatus(pod, status))) return;
     const ns = pod.metadata?.namespace ?? "default";
     const name = pod.metadata?.name ?? "";
     const uid = pod.metadata?.uid ?? "";
-    try {
-      await this.api.patchPodStatus(ns, name, uid, status);
-    } catch (err) {
-      // 404: deleted meanwhile; 409: a new pod of that name. Either way the informer brings the news.
-      if (isStatus(err, 404) || isStatus(err, 409)) return;
-      throw err;
-    }
     if (status.phase === "Failed" && status.reason && !this.reported.has(uid)) {
       this.reported.add(uid);
       await this.api
@@ -134,6 +130,27 @@ export class PodController {
           reportingInstance: this.options.nodeName,
         })
         .catch((err: unknown) => this.log(`event for ${ns}/${name}: ${errorMessage(err)}`));
+    }
+  }
+
+  /** One status write; false when it was not made. 404, 409 and 422 are final for this write. */
+  private async patchStatus(pod: Pod, status: PodStatus): Promise<boolean> {
+    if (sameStatus(status, pod.status)) return false;
+    const ns = pod.metadata?.namespace ?? "default";
+    const name = pod.metadata?.name ?? "";
+    try {
+      await this.api.patchPodStatus(ns, name, pod.metadata?.uid ?? "", status);
+      return true;
+    } catch (err) {
+      // 404: deleted meanwhile; 409: a new pod of that name; either way the informer brings the news.
+      if (isStatus(err, 404) || isStatus(err, 409)) return false;
+      // 422: the API server refuses this status (a recreated pod's uid, a forbidden transition):
+      // retrying the same write cannot succeed.
+      if (isStatus(err, 422)) {
+        this.log(`status of ${ns}/${name} refused: ${errorMessage(err)}`);
+        return false;
+      }
+      throw err;
     }
   }
 }

@@ -19,8 +19,11 @@ export interface PodLifecycleHandler {
   createPod(pod: Pod): Promise<void>;
   /** The pod object changed (labels, annotations; container specs are immutable). */
   updatePod(pod: Pod): Promise<void>;
-  /** Stop within the pod's grace period and remove everything it created. Idempotent. */
-  deletePod(pod: Pod): Promise<void>;
+  /**
+   * Stop within the pod's grace period and remove everything it created. Idempotent. Resolves
+   * with the pod's status once its containers stopped (undefined for a pod it did not hold).
+   */
+  deletePod(pod: Pod): Promise<PodStatus | undefined>;
   /** The pod the provider holds under namespace/name, if any. */
   getPod(key: string): ProviderPod | undefined;
   /** Every pod the provider holds (after a restart: what the engine still runs). */

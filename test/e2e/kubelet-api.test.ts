@@ -62,6 +62,8 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
   const namespace = "default";
   const dir = mkdtempSync(join(tmpdir(), "dinv-kubelet-api-"));
   const kubeconfig = join(dir, "kubeconfig");
+  // The kubelet runs as its node (system:node:NAME), held to the Node authorizer and NodeRestriction.
+  const kubeletKubeconfig = join(dir, "kubelet-kubeconfig");
   let server: KubeApiTestServer;
   let engine: EngineClient;
   let api: RestKubeApi;
@@ -120,11 +122,12 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
     });
     await server.start();
     server.writeKubeconfig(kubeconfig);
+    server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     kubelet = spawnKubelet(
       [
         "--kubeconfig",
-        kubeconfig,
+        kubeletKubeconfig,
         "--node-name",
         nodeName,
         "--listen",

@@ -31,6 +31,8 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
   const nodeName = runId("kubelet-vol");
   const dir = mkdtempSync(join(tmpdir(), "dinv-kubelet-vol-"));
   const kubeconfig = join(dir, "kubeconfig");
+  // The kubelet runs as its node (system:node:NAME), held to the Node authorizer and NodeRestriction.
+  const kubeletKubeconfig = join(dir, "kubelet-kubeconfig");
   let server: KubeApiTestServer;
   let engine: EngineClient;
   let api: RestKubeApi;
@@ -87,11 +89,12 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
     server = new KubeApiTestServer();
     await server.start();
     server.writeKubeconfig(kubeconfig);
+    server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     kubelet = spawnKubelet(
       [
         "--kubeconfig",
-        kubeconfig,
+        kubeletKubeconfig,
         "--node-name",
         nodeName,
         "--listen",
@@ -483,6 +486,30 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
     assert.equal(name, "downward");
     assert.match(conf ?? "", /^version=\d$/);
     assert.match(token ?? "", /^test-token\.default\.builder\.downward\.\d+$/);
+  });
+
+  it("serves the service-account volume the API server injects (token, kube-root-ca.crt, namespace)", async () => {
+    const dirPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+    const script = [
+      `cat ${dirPath}/token`,
+      "echo",
+      `cat ${dirPath}/namespace`,
+      "echo",
+      `head -1 ${dirPath}/ca.crt`,
+    ].join("; ");
+    const created = await api.request<Pod>(
+      "POST",
+      podsPath("default"),
+      pod("sa-volume", { containers: [{ name: "main", ...sh(script) }] }),
+    );
+    // Nothing in the pod asked for it: admission put it there, as on a real cluster.
+    assert.ok(created.spec.volumes?.some((v) => v.name.startsWith("kube-api-access-")));
+    const done = await finished("sa-volume");
+    assert.equal(done.status?.phase, "Succeeded");
+    const [token, namespace, ca] = (await logs("sa-volume")).split("\n");
+    assert.match(token ?? "", /^test-token\.default\.default\.sa-volume\.\d+$/);
+    assert.equal(namespace, "default");
+    assert.equal(ca, "-----BEGIN CERTIFICATE-----");
   });
 
   it("refuses hostPath and PVC volumes with a FailedMount event; a missing pull secret is a warning only", async () => {

@@ -37,6 +37,8 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
   const namespace = REAL_CLUSTER ? nodeName : "default";
   const dir = mkdtempSync(join(tmpdir(), "dinv-kubelet-e2e-"));
   const kubeconfig = REAL_CLUSTER ?? join(dir, "kubeconfig");
+  // The kubelet runs as its node (system:node:NAME), held to the Node authorizer and NodeRestriction.
+  const kubeletKubeconfig = REAL_CLUSTER ?? join(dir, "kubelet-kubeconfig");
   let server: KubeApiTestServer | undefined;
   let engine: EngineClient;
   let api: RestKubeApi;
@@ -46,7 +48,7 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
   function startKubelet(): KubeletProcess {
     const args = [
       "--kubeconfig",
-      kubeconfig,
+      kubeletKubeconfig,
       "--node-name",
       nodeName,
       "--listen",
@@ -123,6 +125,7 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
       server = new KubeApiTestServer();
       await server.start();
       server.writeKubeconfig(kubeconfig);
+      server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     }
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     if (REAL_CLUSTER) await api.request("POST", "/api/v1/namespaces", { metadata: { name: namespace } });
@@ -164,7 +167,9 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     assert.equal(node.status?.capacity?.pods, String(Math.max(1, Math.floor(info.MemTotal / 2 ** 31))));
     assert.deepEqual(node.status?.allocatable, node.status?.capacity);
     assert.equal(node.metadata?.labels?.type, "virtual-kubelet");
-    assert.equal(node.metadata?.labels?.["kubernetes.io/role"], "agent");
+    // NodeRestriction refuses kubernetes.io/role from a node: dinv no longer sets it.
+    assert.equal(node.metadata?.labels?.["kubernetes.io/role"], undefined);
+    assert.equal(node.metadata?.labels?.type, "virtual-kubelet");
     assert.equal(node.metadata?.labels?.["node.kubernetes.io/exclude-from-external-load-balancers"], "true");
     assert.deepEqual(node.spec?.taints, [
       { key: "virtual-kubelet.io/provider", value: "vic", effect: "NoSchedule" },

@@ -37,6 +37,8 @@ describe("dinv kubelet on a VCH (Kubernetes API test server)", { timeout: 180_00
   const nodeName = runId("vch-kubelet");
   const dir = mkdtempSync(join(tmpdir(), "dinv-vch-kubelet-"));
   const kubeconfig = join(dir, "kubeconfig");
+  // The kubelet runs as its node (system:node:NAME), held to the Node authorizer and NodeRestriction.
+  const kubeletKubeconfig = join(dir, "kubelet-kubeconfig");
   const podsPath = "/api/v1/namespaces/default/pods";
   let server: KubeApiTestServer;
   let engine: EngineClient;
@@ -73,11 +75,12 @@ describe("dinv kubelet on a VCH (Kubernetes API test server)", { timeout: 180_00
     server = new KubeApiTestServer();
     await server.start();
     server.writeKubeconfig(kubeconfig);
+    server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     kubelet = spawnKubelet(
       [
         "--kubeconfig",
-        kubeconfig,
+        kubeletKubeconfig,
         "--node-name",
         nodeName,
         "--listen",

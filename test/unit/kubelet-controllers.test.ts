@@ -177,7 +177,8 @@ class FakeProvider implements PodLifecycleHandler {
   async deletePod(pod: Pod) {
     const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
     this.calls.push(`delete ${key}`);
-    this.pods.delete(key);
+    const held = this.pods.delete(key);
+    return held ? this.status : undefined;
   }
   getPod(key: string) {
     return this.pods.get(key);
@@ -367,7 +368,7 @@ describe("NodeController", () => {
     assert.equal(stopped.status?.conditions?.find((c) => c.type === "Ready")?.status, "False");
   });
 
-  it("takes over an existing node, keeping others' labels and taints", async () => {
+  it("takes over an existing node, keeping others' labels and its taints as they are (NodeRestriction)", async () => {
     await api.request("POST", "/api/v1/nodes", {
       metadata: { name: "node-b", labels: { team: "x" } },
       spec: {
@@ -383,7 +384,7 @@ describe("NodeController", () => {
     assert.equal(node.metadata?.labels?.team, "x");
     assert.deepEqual(node.spec?.taints, [
       { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" },
-      taint,
+      { ...taint, value: "old" },
     ]);
     await controller.stop();
   });
@@ -429,7 +430,8 @@ describe("Kubernetes API test server", () => {
         { metadata: { uid: "other" }, status: {} },
         "application/merge-patch+json",
       ),
-      (e: unknown) => isStatus(e, 409),
+      // As kube-apiserver: the patched uid fails validation (immutable), no precondition 409.
+      (e: unknown) => e instanceof KubeApiError && e.status === 422 && e.reason === "Invalid",
     );
     await assert.rejects(
       api.request("PUT", path("a"), created),

@@ -35,7 +35,7 @@ export interface KubeApi extends ConfigSource {
   getNode(name: string): Promise<Node | undefined>;
   createNode(node: Node): Promise<Node>;
   updateNode(node: Node): Promise<Node>;
-  /** Merge patch of the status subresource. */
+  /** Strategic-merge patch of the status subresource (conditions merged by type). */
   patchNodeStatus(name: string, status: NodeStatus): Promise<Node>;
 
   getLease(namespace: string, name: string): Promise<Lease | undefined>;

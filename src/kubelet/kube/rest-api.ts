@@ -24,6 +24,8 @@ import type {
 } from "./types.js";
 
 const MERGE = "application/merge-patch+json";
+/** Lists merged by their keys (conditions and addresses by type), as the kubelet patches its node. */
+const STRATEGIC = "application/strategic-merge-patch+json";
 const TIMEOUT_MS = 30_000;
 
 export function loadKubeConfig(file: string | undefined): KubeConfig {
@@ -128,7 +130,8 @@ export class RestKubeApi implements KubeApi {
     return this.request<Node>("PUT", `/api/v1/nodes/${enc(node.metadata?.name ?? "")}`, node);
   }
   patchNodeStatus(name: string, status: NodeStatus): Promise<Node> {
-    return this.request<Node>("PATCH", `/api/v1/nodes/${enc(name)}/status`, { status }, MERGE);
+    // A merge patch would replace status.conditions whole, dropping conditions other writers own.
+    return this.request<Node>("PATCH", `/api/v1/nodes/${enc(name)}/status`, { status }, STRATEGIC);
   }
 
   getLease(namespace: string, name: string): Promise<Lease | undefined> {
@@ -173,7 +176,8 @@ export class RestKubeApi implements KubeApi {
   }
 
   patchPodStatus(namespace: string, name: string, uid: string, status: PodStatus): Promise<Pod> {
-    // metadata.uid in a merge patch is a precondition: a recreated pod of the same name answers 409.
+    // metadata.uid in a merge patch guards the write: a recreated pod of the same name answers 422
+    // (uid is immutable), which is final for this write.
     return this.request<Pod>(
       "PATCH",
       `${podPath(namespace, name)}/status`,

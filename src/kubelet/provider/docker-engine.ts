@@ -33,23 +33,49 @@ function ignoring(...statuses: number[]): (err: unknown) => void {
   };
 }
 
+/** Default deadline of one engine call that should answer at once (not pulls, streams or waits). */
+export const ENGINE_CALL_TIMEOUT_MS = 60_000;
+
 export class DockerPodEngine implements PodEngine, StreamingEngine {
-  constructor(readonly client: EngineClient) {}
+  /**
+   * callTimeoutMs bounds each unary call (0: none): a hung engine must fail a pod's step, not pin
+   * the worker running it. The request is aborted when the deadline passes.
+   */
+  constructor(
+    readonly client: EngineClient,
+    private readonly callTimeoutMs = ENGINE_CALL_TIMEOUT_MS,
+  ) {}
+
+  private unary<T>(action: (abortSignal: AbortSignal) => Promise<T>, extraMs = 0): Promise<T> {
+    const controller = new AbortController();
+    if (this.callTimeoutMs <= 0) return call(this.client, () => action(controller.signal));
+    const ms = this.callTimeoutMs + extraMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(Object.assign(new Error(`no answer within ${ms / 1000}s`), { code: "ETIMEDOUT" }));
+      }, ms);
+    });
+    return call(this.client, () => Promise.race([action(controller.signal), expired])).finally(() =>
+      clearTimeout(timer),
+    );
+  }
 
   private get docker(): Dockerode {
     return this.client.docker;
   }
 
   async listContainers(labels: Record<string, string>): Promise<EngineContainerSummary[]> {
-    const list = await call(this.client, () =>
-      this.docker.listContainers({ all: true, filters: labelFilters(labels) }),
+    const list = await this.unary((abortSignal) =>
+      this.docker.listContainers({ all: true, filters: labelFilters(labels), abortSignal }),
     );
     return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, state: c.State }));
   }
 
   async inspectContainer(id: string): Promise<EngineContainerDetails | undefined> {
     try {
-      const info = await call(this.client, () => this.docker.getContainer(id).inspect());
+      const info = await this.unary((abortSignal) => this.docker.getContainer(id).inspect({ abortSignal }));
       const networks = Object.values(info.NetworkSettings?.Networks ?? {});
       const ip = networks.map((n) => n.IPAddress).find((a) => a !== undefined && a !== "");
       return {
@@ -79,7 +105,7 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
 
   async hasImage(ref: string): Promise<boolean> {
     try {
-      await call(this.client, () => this.docker.getImage(ref).inspect());
+      await this.unary(() => this.docker.getImage(ref).inspect());
       return true;
     } catch (err) {
       if (engineStatus(err) === 404) return false;
@@ -102,30 +128,38 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
   }
 
   async createContainer(spec: CreateContainerSpec): Promise<string> {
-    const container = await call(this.client, () => this.docker.createContainer(spec));
+    const container = await this.unary((abortSignal) =>
+      this.docker.createContainer({ ...spec, abortSignal }),
+    );
     return container.id;
   }
 
   async startContainer(id: string): Promise<void> {
-    await call(this.client, () => this.docker.getContainer(id).start()).catch(ignoring(304));
+    await this.unary((abortSignal) => this.docker.getContainer(id).start({ abortSignal })).catch(
+      ignoring(304),
+    );
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    await call(this.client, () => this.docker.getContainer(id).stop({ t: timeoutSeconds })).catch(
-      ignoring(304, 404),
-    );
+    await this.unary(
+      (abortSignal) => this.docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }),
+      // The engine answers once the grace period is over.
+      timeoutSeconds * 1000,
+    ).catch(ignoring(304, 404));
   }
 
   async killContainer(id: string, signal: "SIGTERM" | "SIGKILL"): Promise<void> {
     // 409: not running (any more), which is what the kill was for.
-    await call(this.client, () => this.docker.getContainer(id).kill({ signal })).catch(ignoring(404, 409));
+    await this.unary((abortSignal) => this.docker.getContainer(id).kill({ signal, abortSignal })).catch(
+      ignoring(404, 409),
+    );
   }
 
   async removeContainer(id: string): Promise<void> {
     // 409 "removal already in progress" means someone else is already doing it.
-    await call(this.client, () => this.docker.getContainer(id).remove({ force: true, v: true })).catch(
-      ignoring(404, 409),
-    );
+    await this.unary((abortSignal) =>
+      this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
+    ).catch(ignoring(404, 409));
   }
 
   async createVolume(
@@ -134,8 +168,9 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
     options: VolumeOptions = {},
   ): Promise<void> {
     const tmpfs = options.tmpfs;
-    await call(this.client, () =>
+    await this.unary((abortSignal) =>
       this.docker.createVolume({
+        abortSignal,
         Name: name,
         Labels: labels,
         ...(tmpfs
@@ -156,16 +191,20 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
   }
 
   async removeVolume(name: string): Promise<void> {
-    await call(this.client, () => this.docker.getVolume(name).remove({ force: true })).catch(ignoring(404));
+    await this.unary((abortSignal) => this.docker.getVolume(name).remove({ force: true, abortSignal })).catch(
+      ignoring(404),
+    );
   }
 
   async listVolumes(labels: Record<string, string>): Promise<string[]> {
-    const answer = await call(this.client, () => this.docker.listVolumes({ filters: labelFilters(labels) }));
+    const answer = await this.unary((abortSignal) =>
+      this.docker.listVolumes({ filters: labelFilters(labels), abortSignal }),
+    );
     return (answer.Volumes ?? []).map((v) => v.Name);
   }
 
   async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
-    await call(this.client, () => this.docker.getContainer(id).putArchive(tar, { path }));
+    await this.unary((abortSignal) => this.docker.getContainer(id).putArchive(tar, { path, abortSignal }));
   }
 
   async importImage(tarball: Buffer, ref: string): Promise<void> {

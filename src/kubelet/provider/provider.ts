@@ -258,7 +258,7 @@ export class DockerProvider implements PodLifecycleHandler {
     }
   }
 
-  async deletePod(pod: Pod, known?: CachedPod): Promise<void> {
+  async deletePod(pod: Pod, known?: CachedPod): Promise<PodStatus | undefined> {
     const key = podKey(pod);
     const cached = known ?? this.cache.get(key);
     const uid = pod.metadata?.uid ?? cached?.uid ?? "";
@@ -279,8 +279,15 @@ export class DockerProvider implements PodLifecycleHandler {
       this.restarter.forget(key);
       this.deleting.add(key);
     }
+    let final: PodStatus | undefined;
     try {
       await this.stopper.stop(entry, gracePeriod(pod));
+      // The stopped containers' exits, read before they are removed: the pod's last status.
+      if (owned)
+        final = await this.getPodStatus(pod).catch((err: unknown) => {
+          this.options.log?.(`status of ${key} after stopping: ${errorMessage(err)}`);
+          return undefined;
+        });
       await this.deleter.delete(entry);
     } finally {
       if (owned) this.deleting.delete(key);
@@ -291,6 +298,7 @@ export class DockerProvider implements PodLifecycleHandler {
     }
     this.probes?.forget(key);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
+    return final;
   }
 
   async getPodStatus(pod: Pod): Promise<PodStatus | undefined> {
