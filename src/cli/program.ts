@@ -10,6 +10,7 @@ import { defineLs } from "./commands/ls.js";
 import { definePrune } from "./commands/prune.js";
 import { defineScp } from "./commands/scp.js";
 import { defineTransfer } from "./commands/transfer.js";
+import { defineUse } from "./commands/use.js";
 import { versionLine } from "./version.js";
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   defineScp(program);
   defineTransfer(program);
   definePrune(program);
+  defineUse(program);
   defineKubelet(program);
 
   return program;

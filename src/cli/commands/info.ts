@@ -27,7 +27,14 @@ interface EnvOptions {
   unset?: boolean;
   proxy?: boolean;
   swarm?: boolean;
+  testcontainers?: boolean;
 }
+
+/**
+ * Testcontainers against a TLS host: containers' ports are on the host's address, and Ryuk
+ * must mount the host engine's own socket, not the DOCKER_HOST URL (testcontainers-java#9137).
+ */
+const TESTCONTAINERS_NAMES = ["TESTCONTAINERS_HOST_OVERRIDE", "TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE"];
 
 const ENV_NAMES = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
 
@@ -97,6 +104,7 @@ export function defineInfo(program: Command): void {
     .option("-u, --unset", "print the commands that unset the variables (takes no host name)")
     .option("--no-proxy", "add the host's address to NO_PROXY (with -u: unset NO_PROXY too)")
     .option("--swarm", "docker-machine's Swarm config: refused, dinv hosts have no Swarm")
+    .option("--testcontainers", "also what Testcontainers needs (host override, Ryuk's socket)")
     .action(async (name: string | undefined, opts: EnvOptions) => {
       if (opts.swarm) throw noSwarm();
       // docker-machine's own message and rule (commands/env.go).
@@ -110,7 +118,11 @@ export function defineInfo(program: Command): void {
       // docker-machine picks no_proxy when it is set in lower case, else NO_PROXY.
       const noProxyName = process.env.no_proxy ? "no_proxy" : "NO_PROXY";
       if (opts.unset) {
-        const names = [...ENV_NAMES, ...(opts.proxy === false ? [noProxyName] : [])];
+        const names = [
+          ...ENV_NAMES,
+          ...(opts.proxy === false ? [noProxyName] : []),
+          ...(opts.testcontainers ? TESTCONTAINERS_NAMES : []),
+        ];
         out(fmt.formatUnset(names, shell, { commandHint }));
         return;
       }
@@ -124,6 +136,12 @@ export function defineInfo(program: Command): void {
       ];
       if (opts.proxy === false)
         vars.push([noProxyName, fmt.noProxyValue(process.env[noProxyName], host.config.network.address)]);
+      if (opts.testcontainers) {
+        vars.push(
+          ["TESTCONTAINERS_HOST_OVERRIDE", host.config.network.address],
+          ["TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE", "/var/run/docker.sock"],
+        );
+      }
       out(fmt.formatEnv(vars, shell, { commandHint }));
     });
 

@@ -185,17 +185,21 @@ export function usageHint(shell: Shell, commandHint: string): string {
   return `${comment} Run this command to configure your shell: \n${comment} ${command}\n`;
 }
 
-/** One line per variable in the shell's syntax, then the usage hint. */
+/** One line per variable in the shell's syntax (unset lines first, for `unset`), then the usage hint. */
 export function formatEnv(
   vars: ReadonlyArray<readonly [string, string]>,
   shell: Shell,
-  opts: HintOptions,
+  opts: HintOptions & { unset?: readonly string[] },
 ): string {
+  const unsets = (opts.unset ?? []).map((name) => {
+    checkVariable(name, undefined);
+    return `${unsetLine(shell, name)}\n`;
+  });
   const lines = vars.map(([name, value]) => {
     checkVariable(name, value);
     return `${setLine(shell, name, value)}\n`;
   });
-  return lines.join("") + usageHint(shell, opts.commandHint);
+  return unsets.join("") + lines.join("") + usageHint(shell, opts.commandHint);
 }
 
 /** One unset line per variable in the shell's syntax, then the usage hint. */
