@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { defineCreate } from "./commands/create.js";
 import { defineDay2 } from "./commands/day2.js";
+import { defineImage } from "./commands/image.js";
 import { defineInfo } from "./commands/info.js";
 import { defineKubelet } from "./commands/kubelet.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   defineTransfer(program);
   definePrune(program);
   defineUse(program);
+  defineImage(program);
   defineKubelet(program);
 
   return program;
