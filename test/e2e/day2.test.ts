@@ -15,8 +15,10 @@ import {
   HOST_IMAGE,
   IMAGE_ARGS,
   TEST_ENGINE,
+  commitImage,
   imageWorkshop,
   publishImage,
+  removeImages,
   removeLabelled,
   runId,
   testEngine,
@@ -59,16 +61,7 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
     // A second host image with another id, made locally (no registry): the upgrade target.
     // (A VCH can commit nothing: the image is made on the engine behind it and pushed to its registry.)
     workshop = imageWorkshop(engine);
-    const seed = await workshop.docker.createContainer({
-      Image: HOST_IMAGE,
-      Labels: { "io.dinv.test": name },
-    });
-    await seed.commit({
-      repo: nextLocal.split(":")[0],
-      tag: nextLocal.split(":")[1],
-      changes: [`LABEL io.dinv.test.next=${name}`],
-    });
-    await seed.remove({ v: true });
+    await commitImage(workshop, nextLocal, [`LABEL io.dinv.test.next=${name}`]);
     nextImage = await publishImage(workshop, nextLocal);
   });
 
@@ -76,16 +69,11 @@ describe(`day-2 operations (real ${ENGINE_NAME}, real docker CLI)`, () => {
     await box.dinv(["rm", "-f", "-y", name]);
     await removeLabelled(engine, name, "io.dinv.host");
     await removeLabelled(engine, name);
-    for (const [client, image] of [
+    await removeImages([
       [engine, nextImage],
       [workshop, nextLocal],
       [workshop, nextImage],
-    ] as const) {
-      await client.docker
-        .getImage(image)
-        .remove()
-        .catch(() => undefined);
-    }
+    ]);
     box.cleanup();
   });
 

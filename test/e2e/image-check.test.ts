@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import { sandbox, type Sandbox } from "../helpers/cli.js";
-import { ENGINE_NAME, HOST_IMAGE, runId, testEngine } from "../helpers/engine.js";
+import { ENGINE_NAME, HOST_IMAGE, commitImage, removeImages, runId, testEngine } from "../helpers/engine.js";
 import { assertCleanFailure, assertOk } from "../helpers/assert.js";
 
 describe(`dinv image check (real ${ENGINE_NAME})`, () => {
@@ -19,20 +19,14 @@ describe(`dinv image check (real ${ENGINE_NAME})`, () => {
     engine = await testEngine();
     box = sandbox();
     // The host image without its init and with a contract this dinv does not drive.
-    const seed = await engine.docker.createContainer({ Image: HOST_IMAGE, Labels: { "io.dinv.test": id } });
-    await seed.commit({
-      repo: broken.split(":")[0],
-      tag: id,
-      changes: ['ENTRYPOINT ["/usr/local/bin/dinv-entrypoint"]', "LABEL io.dinv.image.contract=9"],
-    });
-    await seed.remove({ v: true });
+    await commitImage(engine, broken, [
+      'ENTRYPOINT ["/usr/local/bin/dinv-entrypoint"]',
+      "LABEL io.dinv.image.contract=9",
+    ]);
   });
 
   after(async () => {
-    await engine.docker
-      .getImage(broken)
-      .remove()
-      .catch(() => undefined);
+    await removeImages([[engine, broken]]);
     box.cleanup();
   });
 

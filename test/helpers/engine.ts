@@ -151,3 +151,24 @@ export async function publishImage(workshop: EngineClient, local: string): Promi
   );
   return `${target}:${tag}`;
 }
+
+/** A variant of the host image made locally (no registry, no build): HOST_IMAGE with Dockerfile-style changes. */
+export async function commitImage(client: EngineClient, ref: string, changes: string[]): Promise<void> {
+  const [repo = ref, tag = "latest"] = ref.split(/:(?=[^/:]+$)/);
+  const seed = await client.docker.createContainer({ Image: HOST_IMAGE, Labels: { "io.dinv.test": ref } });
+  try {
+    await seed.commit({ repo, tag, changes });
+  } finally {
+    await seed.remove({ v: true });
+  }
+}
+
+/** Remove images a test made, where it made them (missing ones are fine). */
+export async function removeImages(pairs: ReadonlyArray<readonly [EngineClient, string]>): Promise<void> {
+  for (const [client, ref] of pairs) {
+    await client.docker
+      .getImage(ref)
+      .remove()
+      .catch(() => undefined);
+  }
+}
