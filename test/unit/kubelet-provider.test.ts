@@ -418,6 +418,35 @@ describe("PodCreator: containers", () => {
     );
   });
 
+  it("records MissingClusterDNS once per pod when ClusterFirst has no --cluster-dns; none with it", async () => {
+    const events: PodEvent[] = [];
+    const engine = new FakeEngine();
+    const pod = testPod();
+    await creator(engine, new FakeConfig(), true, (_pod, e) => events.push(e)).createInfra(pod);
+    await creator(engine, new FakeConfig(), true, (_pod, e) => events.push(e)).createContainer(
+      pod,
+      pod.spec.containers[0]!,
+      0,
+      envContext,
+      "infra-id",
+    );
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.reason}`),
+      ["Warning MissingClusterDNS"],
+    );
+    const withDns = new PodCreator(engine, new FakeConfig(), {
+      node: NODE,
+      flavor: "docker",
+      capabilities: capabilitiesOf("docker"),
+      infraImage: INFRA,
+      clusterDns: { servers: ["10.96.0.10"], domain: "cluster.local" },
+      events: (_pod, e) => events.push(e),
+    });
+    const id = await withDns.createInfra(pod);
+    assert.equal(events.length, 1);
+    assert.deepEqual(engine.containers.get(id ?? "")?.spec.HostConfig?.Dns, ["10.96.0.10"]);
+  });
+
   it("joins the infra container's network and resolves env", async () => {
     const engine = new FakeEngine();
     const config = new FakeConfig();

@@ -173,6 +173,21 @@ export interface PodSpec {
   volumes?: Volume[];
   imagePullSecrets?: Array<{ name?: string }>;
   automountServiceAccountToken?: boolean;
+  dnsPolicy?: "ClusterFirst" | "ClusterFirstWithHostNet" | "Default" | "None";
+  dnsConfig?: PodDNSConfig;
+  hostAliases?: HostAlias[];
+  enableServiceLinks?: boolean;
+}
+
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: Array<{ name?: string; value?: string }>;
+}
+
+export interface HostAlias {
+  ip?: string;
+  hostnames?: string[];
 }
 
 export interface PodCondition {
