@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { capabilitiesOf } from "../../src/engine/flavor.js";
 import { EngineError } from "../../src/errors.js";
-import type { ConfigMap, Pod, Secret } from "../../src/kubelet/kube/types.js";
-import type { ConfigSource } from "../../src/kubelet/provider/config-scope.js";
+import type { ConfigMap, Pod, Secret, Service } from "../../src/kubelet/kube/types.js";
+import type { EnvSource } from "../../src/kubelet/provider/config-scope.js";
 import {
   ImagePullError,
   type CreateContainerSpec,
@@ -229,9 +229,18 @@ class FakeEngine implements PodEngine {
   }
 }
 
-class FakeConfig implements ConfigSource {
+class FakeConfig implements EnvSource {
   maps = new Map<string, ConfigMap>();
   secrets = new Map<string, Secret>();
+  services: Service[] = [];
+  async listServices(ns: string) {
+    return this.services.filter((s) => (s.metadata?.namespace ?? "default") === ns);
+  }
+  async getService(ns: string, name: string) {
+    return this.services.find(
+      (s) => (s.metadata?.namespace ?? "default") === ns && s.metadata?.name === name,
+    );
+  }
   async getConfigMap(ns: string, name: string) {
     return this.maps.get(`${ns}/${name}`);
   }

@@ -17,8 +17,10 @@ import {
   restartPolicy,
   usesInfraContainer,
 } from "../../src/kubelet/provider/container-spec.js";
-import type { ConfigSource } from "../../src/kubelet/provider/config-scope.js";
+import type { EnvSource } from "../../src/kubelet/provider/config-scope.js";
 import { extraHosts, podDns } from "../../src/kubelet/provider/dns.js";
+import { fromServices, serviceEnv } from "../../src/kubelet/provider/service-env.js";
+import type { Service } from "../../src/kubelet/kube/types.js";
 import { ContainerConfigError, expand, resolveEnv } from "../../src/kubelet/provider/env.js";
 import { capacityOf, describeFrom } from "../../src/kubelet/provider/node-provider.js";
 import { pauseElfAmd64 } from "../../src/kubelet/provider/pause-image.js";
@@ -255,6 +257,88 @@ describe("pod DNS and hostAliases (the kubelet's dns.go)", () => {
   });
 });
 
+describe("service environment variables (the kubelet's envvars.go)", () => {
+  const svc = (namespace: string, name: string, spec: Service["spec"]): Service => ({
+    metadata: { namespace, name },
+    spec,
+  });
+  const services: Service[] = [
+    svc("default", "kubernetes", { clusterIP: "10.96.0.1", ports: [{ name: "https", port: 443 }] }),
+    svc("default", "other", { clusterIP: "10.96.0.2", ports: [{ port: 80 }] }),
+    svc("ns", "redis-primary", {
+      clusterIP: "10.96.0.30",
+      ports: [{ port: 6379 }, { name: "metrics", port: 9121, protocol: "UDP" }],
+    }),
+    svc("ns", "headless", { clusterIP: "None", ports: [{ port: 80 }] }),
+  ];
+  const source: EnvSource = {
+    getConfigMap: async () => undefined,
+    getSecret: async () => undefined,
+    listServices: async (ns) => services.filter((s) => s.metadata?.namespace === ns),
+    getService: async (ns, name) =>
+      services.find((s) => s.metadata?.namespace === ns && s.metadata?.name === name),
+  };
+
+  it("derives HOST, PORT, named ports and Docker link variables", () => {
+    assert.deepEqual(fromServices([services[2]!]), [
+      ["REDIS_PRIMARY_SERVICE_HOST", "10.96.0.30"],
+      ["REDIS_PRIMARY_SERVICE_PORT", "6379"],
+      ["REDIS_PRIMARY_SERVICE_PORT_METRICS", "9121"],
+      ["REDIS_PRIMARY_PORT", "tcp://10.96.0.30:6379"],
+      ["REDIS_PRIMARY_PORT_6379_TCP", "tcp://10.96.0.30:6379"],
+      ["REDIS_PRIMARY_PORT_6379_TCP_PROTO", "tcp"],
+      ["REDIS_PRIMARY_PORT_6379_TCP_PORT", "6379"],
+      ["REDIS_PRIMARY_PORT_6379_TCP_ADDR", "10.96.0.30"],
+      ["REDIS_PRIMARY_PORT_9121_UDP", "udp://10.96.0.30:9121"],
+      ["REDIS_PRIMARY_PORT_9121_UDP_PROTO", "udp"],
+      ["REDIS_PRIMARY_PORT_9121_UDP_PORT", "9121"],
+      ["REDIS_PRIMARY_PORT_9121_UDP_ADDR", "10.96.0.30"],
+    ]);
+    assert.deepEqual(fromServices([svc("ns", "v6", { clusterIP: "fd00::1", ports: [{ port: 80 }] })])[2], [
+      "V6_PORT",
+      "tcp://[fd00::1]:80",
+    ]);
+  });
+
+  it("the pod's namespace's services and default/kubernetes; headless and other namespaces' never", async () => {
+    const env = await serviceEnv(pod([]), source);
+    assert.equal(env.get("KUBERNETES_SERVICE_HOST"), "10.96.0.1");
+    assert.equal(env.get("KUBERNETES_SERVICE_PORT"), "443");
+    assert.equal(env.get("KUBERNETES_SERVICE_PORT_HTTPS"), "443");
+    assert.equal(env.get("KUBERNETES_PORT_443_TCP"), "tcp://10.96.0.1:443");
+    assert.equal(env.get("REDIS_PRIMARY_SERVICE_HOST"), "10.96.0.30");
+    assert.equal(env.get("OTHER_SERVICE_HOST"), undefined);
+    assert.equal(env.get("HEADLESS_SERVICE_HOST"), undefined);
+  });
+
+  it("enableServiceLinks: false keeps only KUBERNETES_*", async () => {
+    const env = await serviceEnv(pod([], { enableServiceLinks: false }), source);
+    assert.deepEqual(
+      [...env.keys()].filter((k) => !k.startsWith("KUBERNETES_")),
+      [],
+    );
+    assert.equal(env.get("KUBERNETES_SERVICE_HOST"), "10.96.0.1");
+  });
+
+  it("container env overrides them, may reference them, and the rest follow it", async () => {
+    const env = await resolveEnv(
+      pod([]),
+      {
+        name: "c",
+        env: [
+          { name: "KUBERNETES_SERVICE_HOST", value: "override" },
+          { name: "REDIS", value: "$(REDIS_PRIMARY_SERVICE_HOST):$(REDIS_PRIMARY_SERVICE_PORT)" },
+        ],
+      },
+      source,
+      { hostIP: "10.0.0.5", nodeAllocatable: { cpu: 4, memory: 2 ** 30 } },
+    );
+    assert.deepEqual(env.slice(0, 2), ["KUBERNETES_SERVICE_HOST=override", "REDIS=10.96.0.30:6379"]);
+    assert.equal(env.filter((e) => e.startsWith("KUBERNETES_SERVICE_HOST=")).length, 1);
+    assert.ok(env.includes("REDIS_PRIMARY_PORT=tcp://10.96.0.30:6379"));
+  });
+});
+
 describe("quantities and resources", () => {
   it("parses Kubernetes quantities", () => {
     assert.equal(parseQuantity("500m"), 0.5);
@@ -298,7 +382,9 @@ describe("env", () => {
   const source = (
     maps: Record<string, Record<string, string>>,
     secrets: Record<string, Record<string, string>> = {},
-  ): ConfigSource => ({
+  ): EnvSource => ({
+    listServices: async () => [],
+    getService: async () => undefined,
     getConfigMap: async (_ns, name) => (maps[name] ? { data: maps[name] } : undefined),
     getSecret: async (_ns, name) =>
       secrets[name]

@@ -305,6 +305,16 @@ export interface Lease extends KubeObject {
   };
 }
 
+export interface ServicePort {
+  name?: string;
+  protocol?: "TCP" | "UDP" | "SCTP";
+  port: number;
+}
+
+export interface Service extends KubeObject {
+  spec?: { clusterIP?: string; ports?: ServicePort[] };
+}
+
 export interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
   binaryData?: Record<string, string>;

@@ -17,7 +17,7 @@ import {
   type SpecContext,
 } from "./container-spec.js";
 import { engineRefused, type PodEngine, type RegistryAuth } from "./engine.js";
-import type { ConfigSource } from "./config-scope.js";
+import type { EnvSource } from "./config-scope.js";
 import { podDns } from "./dns.js";
 import { resolveEnv, type EnvContext } from "./env.js";
 import { PodOperationError } from "./errors.js";
@@ -40,7 +40,7 @@ export class PodCreator {
 
   constructor(
     private readonly engine: PodEngine,
-    readonly config: ConfigSource,
+    readonly config: EnvSource,
     private readonly options: CreatorOptions,
   ) {}
 
