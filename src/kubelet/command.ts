@@ -7,6 +7,7 @@ import { resolveEndpoint, type EndpointFlags } from "../engine/resolve.js";
 import { DEFAULT_TAINT, startKubelet, type KubeletSecurity } from "./kubelet.js";
 import type { Taint } from "./kube/types.js";
 import { defaultNodeIP } from "./node-ip.js";
+import { DEFAULT_CLUSTER_DOMAIN } from "./provider/dns.js";
 import { loadKubeConfig, RestKubeApi } from "./kube/rest-api.js";
 
 export interface KubeletCommandOptions {
@@ -19,6 +20,8 @@ export interface KubeletCommandOptions {
   listen: { host: string; port: number };
   nodeIP?: string;
   infraImage?: string;
+  clusterDns?: string[];
+  clusterDomain?: string;
   kubeletVersion: string;
   volumeRefreshSeconds?: number;
   security: Omit<KubeletSecurity, "issuer">;
@@ -51,6 +54,14 @@ export async function runKubeletCommand(options: KubeletCommandOptions): Promise
     nodeIP: options.nodeIP ?? defaultNodeIP(endpoint),
     kubeletVersion: options.kubeletVersion,
     ...(options.infraImage ? { infraImage: options.infraImage } : {}),
+    ...(options.clusterDns?.length
+      ? {
+          clusterDns: {
+            servers: options.clusterDns,
+            domain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+          },
+        }
+      : {}),
     ...(options.volumeRefreshSeconds !== undefined
       ? { volumeRefreshMs: options.volumeRefreshSeconds * 1000 }
       : {}),

@@ -26,6 +26,7 @@ import { parseQuantity } from "./provider/resources.js";
 import { DockerStreamingProvider } from "./provider/streaming-provider.js";
 import { EventRecorder } from "./provider/events.js";
 import { CachedTokens, type TokenRequester } from "./provider/sa-tokens.js";
+import type { ClusterDns } from "./provider/dns.js";
 
 export const DEFAULT_TAINT: Taint = {
   key: "virtual-kubelet.io/provider",
@@ -63,6 +64,8 @@ export interface KubeletOptions {
   kubeletVersion: string;
   /** Image for infra containers; default: the built-in pause image. */
   infraImage?: string;
+  /** --cluster-dns / --cluster-domain (without servers ClusterFirst pods fall back to Default). */
+  clusterDns?: ClusterDns;
   /** How often changed configMaps/secrets/tokens reach running pods' volumes (default 10 s; 0: never). */
   volumeRefreshMs?: number;
   log: (message: string) => void;
@@ -101,6 +104,7 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
     capabilities,
     infraImage,
     events,
+    ...(options.clusterDns ? { clusterDns: options.clusterDns } : {}),
   });
   const podCache = new PodCache();
   const provider = new DockerProvider(engine, creator, {

@@ -319,6 +319,47 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     assert.equal(p.status?.phase, "Succeeded");
   });
 
+  it("writes the pod's resolv.conf (dnsPolicy None + dnsConfig), hostAliases and service variables", async () => {
+    const svc = await api.request<{ spec?: { clusterIP?: string } }>(
+      "POST",
+      `/api/v1/namespaces/${namespace}/services`,
+      {
+        metadata: { name: "e2e-db" },
+        spec: { ...(REAL_CLUSTER ? {} : { clusterIP: "10.96.0.42" }), ports: [{ port: 5432 }] },
+      },
+    );
+    const ip = svc.spec?.clusterIP ?? "";
+    const checks = [
+      "cat /etc/resolv.conf /etc/hosts",
+      "grep -qx 'nameserver 10.96.0.10' /etc/resolv.conf || exit 11",
+      "grep -qx 'search e2e.example dinv.test' /etc/resolv.conf || exit 12",
+      "grep -q 'ndots:2' /etc/resolv.conf || exit 13",
+      "grep -Eq '^10\\.1\\.2\\.3[[:space:]]+db\\.e2e' /etc/hosts || exit 14",
+      `[ "$E2E_DB_SERVICE_HOST" = "${ip}" ] || exit 15`,
+      `[ "$E2E_DB_PORT_5432_TCP" = "tcp://${ip}:5432" ] || exit 16`,
+      "exit 0",
+    ].join("; ");
+    await createPod(
+      pod("dns-pod", [{ name: "check", ...sh(checks) }], {
+        restartPolicy: "Never",
+        dnsPolicy: "None",
+        dnsConfig: {
+          nameservers: ["10.96.0.10"],
+          searches: ["e2e.example", "dinv.test"],
+          options: [{ name: "ndots", value: "2" }],
+        },
+        hostAliases: [{ ip: "10.1.2.3", hostnames: ["db.e2e"] }],
+      }),
+    );
+    const p = await waitPhase("dns-pod", ["Succeeded", "Failed"]);
+    const terminated = p.status?.containerStatuses?.[0]?.state.terminated;
+    const app = (await podContainers(p.metadata?.uid)).find((c) => c.Labels["io.dinv.pod.role"] === "app");
+    const logs = app
+      ? String(await engine.docker.getContainer(app.Id).logs({ stdout: true, stderr: true }))
+      : "";
+    assert.equal(terminated?.exitCode, 0, `exit 11..16 name the check that failed; the pod saw:\n${logs}`);
+  });
+
   it("marks a pod whose image cannot be had Failed, with a reason and message", async () => {
     await createPod(
       pod("bad-image", [

@@ -146,6 +146,18 @@ describe("NodeRestriction and the Node authorizer (test server)", () => {
     await assert.rejects(api.request("PUT", `${pods(ns)}/p`, p), forbidden);
     await assert.rejects(api.request("POST", pods(ns), pod("made", "n3")), forbidden);
     await assert.rejects(api.deletePod(ns, "q", { gracePeriodSeconds: 0 }), forbidden);
+    // Services of every namespace, for pods' env (the system:node role's get/list/watch).
+    await admin.request("POST", `/api/v1/namespaces/${ns}/services`, {
+      metadata: { name: "db" },
+      spec: { clusterIP: "10.96.0.20", ports: [{ port: 5432 }] },
+    });
+    assert.deepEqual(
+      (await api.listServices(ns)).map((s) => s.metadata?.name),
+      ["db"],
+    );
+    assert.equal((await api.getService(ns, "db"))?.spec?.clusterIP, "10.96.0.20");
+    assert.equal(await api.getService(ns, "absent"), undefined);
+    await assert.rejects(api.request("DELETE", `/api/v1/namespaces/${ns}/services/db`), forbidden);
     // Tokens only for its pods' service account, bound to one of them.
     const bound = { kind: "Pod", apiVersion: "v1", name: "p", uid: p.metadata?.uid ?? "" };
     const token = await api.requestToken(ns, "default", { spec: { boundObjectRef: bound } });

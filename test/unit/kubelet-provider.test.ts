@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { capabilitiesOf } from "../../src/engine/flavor.js";
 import { EngineError } from "../../src/errors.js";
-import type { ConfigMap, Pod, Secret } from "../../src/kubelet/kube/types.js";
-import type { ConfigSource } from "../../src/kubelet/provider/config-scope.js";
+import type { ConfigMap, Pod, Secret, Service } from "../../src/kubelet/kube/types.js";
+import type { EnvSource } from "../../src/kubelet/provider/config-scope.js";
 import {
   ImagePullError,
   type CreateContainerSpec,
@@ -229,9 +229,18 @@ class FakeEngine implements PodEngine {
   }
 }
 
-class FakeConfig implements ConfigSource {
+class FakeConfig implements EnvSource {
   maps = new Map<string, ConfigMap>();
   secrets = new Map<string, Secret>();
+  services: Service[] = [];
+  async listServices(ns: string) {
+    return this.services.filter((s) => (s.metadata?.namespace ?? "default") === ns);
+  }
+  async getService(ns: string, name: string) {
+    return this.services.find(
+      (s) => (s.metadata?.namespace ?? "default") === ns && s.metadata?.name === name,
+    );
+  }
   async getConfigMap(ns: string, name: string) {
     return this.maps.get(`${ns}/${name}`);
   }
@@ -416,6 +425,35 @@ describe("PodCreator: containers", () => {
       "InfraContainerError",
       false,
     );
+  });
+
+  it("records MissingClusterDNS once per pod when ClusterFirst has no --cluster-dns; none with it", async () => {
+    const events: PodEvent[] = [];
+    const engine = new FakeEngine();
+    const pod = testPod();
+    await creator(engine, new FakeConfig(), true, (_pod, e) => events.push(e)).createInfra(pod);
+    await creator(engine, new FakeConfig(), true, (_pod, e) => events.push(e)).createContainer(
+      pod,
+      pod.spec.containers[0]!,
+      0,
+      envContext,
+      "infra-id",
+    );
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.reason}`),
+      ["Warning MissingClusterDNS"],
+    );
+    const withDns = new PodCreator(engine, new FakeConfig(), {
+      node: NODE,
+      flavor: "docker",
+      capabilities: capabilitiesOf("docker"),
+      infraImage: INFRA,
+      clusterDns: { servers: ["10.96.0.10"], domain: "cluster.local" },
+      events: (_pod, e) => events.push(e),
+    });
+    const id = await withDns.createInfra(pod);
+    assert.equal(events.length, 1);
+    assert.deepEqual(engine.containers.get(id ?? "")?.spec.HostConfig?.Dns, ["10.96.0.10"]);
   });
 
   it("joins the infra container's network and resolves env", async () => {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseListen, parseTaint } from "../../src/cli/commands/kubelet.js";
+import { parseClusterDns, parseListen, parseTaint } from "../../src/cli/commands/kubelet.js";
 import { capabilitiesOf } from "../../src/engine/flavor.js";
 import type { Container, Pod } from "../../src/kubelet/kube/types.js";
 import { kubeMicroTime, kubeTime } from "../../src/kubelet/kube/types.js";
@@ -17,7 +17,10 @@ import {
   restartPolicy,
   usesInfraContainer,
 } from "../../src/kubelet/provider/container-spec.js";
-import type { ConfigSource } from "../../src/kubelet/provider/config-scope.js";
+import type { EnvSource } from "../../src/kubelet/provider/config-scope.js";
+import { extraHosts, podDns } from "../../src/kubelet/provider/dns.js";
+import { fromServices, serviceEnv } from "../../src/kubelet/provider/service-env.js";
+import type { Service } from "../../src/kubelet/kube/types.js";
 import { ContainerConfigError, expand, resolveEnv } from "../../src/kubelet/provider/env.js";
 import { capacityOf, describeFrom } from "../../src/kubelet/provider/node-provider.js";
 import { pauseElfAmd64 } from "../../src/kubelet/provider/pause-image.js";
@@ -154,6 +157,188 @@ describe("container create requests", () => {
   });
 });
 
+describe("pod DNS and hostAliases (the kubelet's dns.go)", () => {
+  const cluster = { servers: ["10.96.0.10"], domain: "cluster.local" };
+  const withDns = { ...docker, clusterDns: cluster };
+
+  it("ClusterFirst (the default): cluster DNS, the namespace's search path, ndots:5", () => {
+    assert.deepEqual(podDns(pod([]), cluster), {
+      hostConfig: {
+        Dns: ["10.96.0.10"],
+        DnsSearch: ["ns.svc.cluster.local", "svc.cluster.local", "cluster.local"],
+        DnsOptions: ["ndots:5"],
+      },
+      warnings: [],
+    });
+  });
+
+  it("ClusterFirst without --cluster-dns falls back to Default, with a MissingClusterDNS warning", () => {
+    const dns = podDns(pod([]), undefined);
+    assert.deepEqual(dns.hostConfig, {});
+    assert.equal(dns.warnings[0]?.reason, "MissingClusterDNS");
+    assert.match(dns.warnings[0]?.message ?? "", /Falling back to "Default" policy/);
+  });
+
+  it("hostNetwork: ClusterFirst means the node's resolver, ClusterFirstWithHostNet the cluster's", () => {
+    assert.deepEqual(podDns(pod([], { hostNetwork: true }), cluster), { hostConfig: {}, warnings: [] });
+    const dns = podDns(pod([], { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" }), cluster);
+    assert.deepEqual(dns.hostConfig.Dns, ["10.96.0.10"]);
+  });
+
+  it("Default keeps the engine's resolver; dnsConfig is still applied", () => {
+    assert.deepEqual(podDns(pod([], { dnsPolicy: "Default" }), cluster), { hostConfig: {}, warnings: [] });
+    const dns = podDns(pod([], { dnsPolicy: "Default", dnsConfig: { nameservers: ["1.1.1.1"] } }), cluster);
+    assert.deepEqual(dns.hostConfig, { Dns: ["1.1.1.1"] });
+  });
+
+  it("None: only dnsConfig, and no inherited search path", () => {
+    const dns = podDns(
+      pod([], { dnsPolicy: "None", dnsConfig: { nameservers: ["1.1.1.1"], options: [{ name: "edns0" }] } }),
+      cluster,
+    );
+    assert.deepEqual(dns.hostConfig, { Dns: ["1.1.1.1"], DnsSearch: ["."], DnsOptions: ["edns0"] });
+  });
+
+  it("dnsConfig is appended without duplicates, and its options override same-named ones", () => {
+    const dns = podDns(
+      pod([], {
+        dnsConfig: {
+          nameservers: ["10.96.0.10", "8.8.8.8"],
+          searches: ["svc.cluster.local", "example.com"],
+          options: [{ name: "ndots", value: "2" }, { name: "single-request-reopen" }],
+        },
+      }),
+      cluster,
+    );
+    assert.deepEqual(dns.hostConfig, {
+      Dns: ["10.96.0.10", "8.8.8.8"],
+      DnsSearch: ["ns.svc.cluster.local", "svc.cluster.local", "cluster.local", "example.com"],
+      DnsOptions: ["ndots:2", "single-request-reopen"],
+    });
+  });
+
+  it("more than 3 nameservers are cut to 3, with a DNSConfigForming warning", () => {
+    const dns = podDns(pod([], { dnsConfig: { nameservers: ["1.1.1.1", "8.8.8.8", "9.9.9.9"] } }), cluster);
+    assert.deepEqual(dns.hostConfig.Dns, ["10.96.0.10", "1.1.1.1", "8.8.8.8"]);
+    assert.equal(dns.warnings[0]?.reason, "DNSConfigForming");
+  });
+
+  it("hostAliases become ExtraHosts name:ip, in order", () => {
+    const p = pod([], {
+      hostAliases: [
+        { ip: "10.1.2.3", hostnames: ["foo.local", "bar.local"] },
+        { ip: "::1", hostnames: ["six"] },
+      ],
+    });
+    assert.deepEqual(extraHosts(p), ["foo.local:10.1.2.3", "bar.local:10.1.2.3", "six:::1"]);
+  });
+
+  it("DNS and hosts go on the infra container, never on a container joining it", () => {
+    const p = pod([{ name: "c", image: "i:1" }], { hostAliases: [{ ip: "10.1.2.3", hostnames: ["foo"] }] });
+    const infra = infraContainerSpec(p, { ref: "pause:1" }, withDns);
+    assert.deepEqual(infra.HostConfig?.Dns, ["10.96.0.10"]);
+    assert.deepEqual(infra.HostConfig?.DnsOptions, ["ndots:5"]);
+    assert.deepEqual(infra.HostConfig?.ExtraHosts, ["foo:10.1.2.3"]);
+    const joined = appContainerSpec(p, { name: "c", image: "i:1" }, 0, [], { ...withDns, infraId: "abc" });
+    for (const key of ["Dns", "DnsSearch", "DnsOptions", "ExtraHosts"] as const) {
+      assert.equal(joined.HostConfig?.[key], undefined, key);
+    }
+  });
+
+  it("without an infra container (VIC) every container carries them", () => {
+    const p = pod([{ name: "c", image: "i:1" }], { hostAliases: [{ ip: "10.1.2.3", hostnames: ["foo"] }] });
+    const s = appContainerSpec(p, { name: "c", image: "i:1" }, 0, [], {
+      ...withDns,
+      flavor: "vic",
+      capabilities: capabilitiesOf("vic"),
+    });
+    assert.deepEqual(s.HostConfig?.DnsSearch, ["ns.svc.cluster.local", "svc.cluster.local", "cluster.local"]);
+    assert.deepEqual(s.HostConfig?.ExtraHosts, ["foo:10.1.2.3"]);
+  });
+});
+
+describe("service environment variables (the kubelet's envvars.go)", () => {
+  const svc = (namespace: string, name: string, spec: Service["spec"]): Service => ({
+    metadata: { namespace, name },
+    spec,
+  });
+  const services: Service[] = [
+    svc("default", "kubernetes", { clusterIP: "10.96.0.1", ports: [{ name: "https", port: 443 }] }),
+    svc("default", "other", { clusterIP: "10.96.0.2", ports: [{ port: 80 }] }),
+    svc("ns", "redis-primary", {
+      clusterIP: "10.96.0.30",
+      ports: [{ port: 6379 }, { name: "metrics", port: 9121, protocol: "UDP" }],
+    }),
+    svc("ns", "headless", { clusterIP: "None", ports: [{ port: 80 }] }),
+  ];
+  const source: EnvSource = {
+    getConfigMap: async () => undefined,
+    getSecret: async () => undefined,
+    listServices: async (ns) => services.filter((s) => s.metadata?.namespace === ns),
+    getService: async (ns, name) =>
+      services.find((s) => s.metadata?.namespace === ns && s.metadata?.name === name),
+  };
+
+  it("derives HOST, PORT, named ports and Docker link variables", () => {
+    assert.deepEqual(fromServices([services[2]!]), [
+      ["REDIS_PRIMARY_SERVICE_HOST", "10.96.0.30"],
+      ["REDIS_PRIMARY_SERVICE_PORT", "6379"],
+      ["REDIS_PRIMARY_SERVICE_PORT_METRICS", "9121"],
+      ["REDIS_PRIMARY_PORT", "tcp://10.96.0.30:6379"],
+      ["REDIS_PRIMARY_PORT_6379_TCP", "tcp://10.96.0.30:6379"],
+      ["REDIS_PRIMARY_PORT_6379_TCP_PROTO", "tcp"],
+      ["REDIS_PRIMARY_PORT_6379_TCP_PORT", "6379"],
+      ["REDIS_PRIMARY_PORT_6379_TCP_ADDR", "10.96.0.30"],
+      ["REDIS_PRIMARY_PORT_9121_UDP", "udp://10.96.0.30:9121"],
+      ["REDIS_PRIMARY_PORT_9121_UDP_PROTO", "udp"],
+      ["REDIS_PRIMARY_PORT_9121_UDP_PORT", "9121"],
+      ["REDIS_PRIMARY_PORT_9121_UDP_ADDR", "10.96.0.30"],
+    ]);
+    assert.deepEqual(fromServices([svc("ns", "v6", { clusterIP: "fd00::1", ports: [{ port: 80 }] })])[2], [
+      "V6_PORT",
+      "tcp://[fd00::1]:80",
+    ]);
+  });
+
+  it("the pod's namespace's services and default/kubernetes; headless and other namespaces' never", async () => {
+    const env = await serviceEnv(pod([]), source);
+    assert.equal(env.get("KUBERNETES_SERVICE_HOST"), "10.96.0.1");
+    assert.equal(env.get("KUBERNETES_SERVICE_PORT"), "443");
+    assert.equal(env.get("KUBERNETES_SERVICE_PORT_HTTPS"), "443");
+    assert.equal(env.get("KUBERNETES_PORT_443_TCP"), "tcp://10.96.0.1:443");
+    assert.equal(env.get("REDIS_PRIMARY_SERVICE_HOST"), "10.96.0.30");
+    assert.equal(env.get("OTHER_SERVICE_HOST"), undefined);
+    assert.equal(env.get("HEADLESS_SERVICE_HOST"), undefined);
+  });
+
+  it("enableServiceLinks: false keeps only KUBERNETES_*", async () => {
+    const env = await serviceEnv(pod([], { enableServiceLinks: false }), source);
+    assert.deepEqual(
+      [...env.keys()].filter((k) => !k.startsWith("KUBERNETES_")),
+      [],
+    );
+    assert.equal(env.get("KUBERNETES_SERVICE_HOST"), "10.96.0.1");
+  });
+
+  it("container env overrides them, may reference them, and the rest follow it", async () => {
+    const env = await resolveEnv(
+      pod([]),
+      {
+        name: "c",
+        env: [
+          { name: "KUBERNETES_SERVICE_HOST", value: "override" },
+          { name: "REDIS", value: "$(REDIS_PRIMARY_SERVICE_HOST):$(REDIS_PRIMARY_SERVICE_PORT)" },
+        ],
+      },
+      source,
+      { hostIP: "10.0.0.5", nodeAllocatable: { cpu: 4, memory: 2 ** 30 } },
+    );
+    assert.deepEqual(env.slice(0, 2), ["KUBERNETES_SERVICE_HOST=override", "REDIS=10.96.0.30:6379"]);
+    assert.equal(env.filter((e) => e.startsWith("KUBERNETES_SERVICE_HOST=")).length, 1);
+    assert.ok(env.includes("REDIS_PRIMARY_PORT=tcp://10.96.0.30:6379"));
+  });
+});
+
 describe("quantities and resources", () => {
   it("parses Kubernetes quantities", () => {
     assert.equal(parseQuantity("500m"), 0.5);
@@ -197,7 +382,9 @@ describe("env", () => {
   const source = (
     maps: Record<string, Record<string, string>>,
     secrets: Record<string, Record<string, string>> = {},
-  ): ConfigSource => ({
+  ): EnvSource => ({
+    listServices: async () => [],
+    getService: async () => undefined,
     getConfigMap: async (_ns, name) => (maps[name] ? { data: maps[name] } : undefined),
     getSecret: async (_ns, name) =>
       secrets[name]
@@ -355,5 +542,10 @@ describe("pieces", () => {
     assert.deepEqual(parseListen(":10250"), { host: "0.0.0.0", port: 10250 });
     assert.deepEqual(parseListen("[::1]:10250"), { host: "::1", port: 10250 });
     assert.throws(() => parseListen("10250"));
+  });
+
+  it("parses a repeated --cluster-dns, IP literals only", () => {
+    assert.deepEqual(parseClusterDns("fd00::a", parseClusterDns("10.96.0.10")), ["10.96.0.10", "fd00::a"]);
+    assert.throws(() => parseClusterDns("kube-dns"), /not an IP address/);
   });
 });

@@ -3,6 +3,7 @@
  * Everything heavy (@kubernetes/client-node, the kubelet) is imported inside the action so
  * the other commands never pay for it.
  */
+import { isIP } from "node:net";
 import { InvalidArgumentError, type Command } from "commander";
 import type { Taint } from "../../kubelet/kube/types.js";
 import { addEndpointOptions, endpointFlags } from "../options.js";
@@ -30,6 +31,12 @@ export function parseListen(text: string): { host: string; port: number } {
   if (!match || port > 65535)
     throw new InvalidArgumentError("give ADDR:PORT, e.g. 0.0.0.0:10250 (port 0: any free port)");
   return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+/** One --cluster-dns address (an IP literal, as the kubelet's flag takes). */
+export function parseClusterDns(text: string, prev: string[] = []): string[] {
+  if (!isIP(text)) throw new InvalidArgumentError(`--cluster-dns: "${text}" is not an IP address`);
+  return [...prev, text];
 }
 
 export function parseAuthorizationMode(text: string): "AlwaysAllow" | "Webhook" {
@@ -79,6 +86,12 @@ export function defineKubelet(program: Command): void {
       "--node-ip <ip>",
       "the node's InternalIP and pods' hostIP (default: the endpoint's or this machine's)",
     )
+    .option(
+      "--cluster-dns <ip>",
+      "DNS server of pods with dnsPolicy ClusterFirst, repeatable (default: none; they fall back to Default)",
+      parseClusterDns,
+    )
+    .option("--cluster-domain <domain>", "the cluster's DNS domain, for pods' search paths", "cluster.local")
     .option("--infra-image <ref>", "image of pods' infra containers (default: dinv's built-in pause image)")
     .option(
       "--volume-refresh <seconds>",
@@ -108,6 +121,8 @@ export function defineKubelet(program: Command): void {
         listen: opts.listen as { host: string; port: number },
         nodeIP: opts.nodeIp as string | undefined,
         infraImage: opts.infraImage as string | undefined,
+        clusterDns: (opts.clusterDns as string[] | undefined) ?? [],
+        clusterDomain: opts.clusterDomain as string,
         volumeRefreshSeconds: opts.volumeRefresh as number,
         kubeletVersion: `dinv-${packageVersion()}`,
         security: {

@@ -1,6 +1,6 @@
 /** What the kubelet asks of the Kubernetes API, as an interface the controllers and tests share. */
 import { DinvError } from "../../errors.js";
-import type { ConfigSource } from "../provider/config-scope.js";
+import type { ConfigSource, ServiceSource } from "../provider/config-scope.js";
 import type { KubeEvent, KubeList, Lease, Node, NodeStatus, Pod, PodStatus } from "./types.js";
 
 /** The API server answered with an error status (or could not be reached: status 0). */
@@ -31,7 +31,7 @@ export interface WatchHandle {
   abort(): void;
 }
 
-export interface KubeApi extends ConfigSource {
+export interface KubeApi extends ConfigSource, ServiceSource {
   getNode(name: string): Promise<Node | undefined>;
   createNode(node: Node): Promise<Node>;
   updateNode(node: Node): Promise<Node>;

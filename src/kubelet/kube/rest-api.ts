@@ -11,6 +11,7 @@ import type {
   ConfigMap,
   KubeEvent,
   KubeList,
+  Service,
   KubeStatus,
   Lease,
   Node,
@@ -215,6 +216,14 @@ export class RestKubeApi implements KubeApi {
   }
   getSecret(namespace: string, name: string): Promise<Secret | undefined> {
     return this.getOrUndefined<Secret>(`/api/v1/namespaces/${enc(namespace)}/secrets/${enc(name)}`);
+  }
+
+  async listServices(namespace: string): Promise<Service[]> {
+    return (await this.request<KubeList<Service>>("GET", `/api/v1/namespaces/${enc(namespace)}/services`))
+      .items;
+  }
+  getService(namespace: string, name: string): Promise<Service | undefined> {
+    return this.getOrUndefined<Service>(`/api/v1/namespaces/${enc(namespace)}/services/${enc(name)}`);
   }
 
   requestToken(namespace: string, serviceAccount: string, request: TokenRequest): Promise<TokenRequest> {

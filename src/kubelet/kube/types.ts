@@ -173,6 +173,21 @@ export interface PodSpec {
   volumes?: Volume[];
   imagePullSecrets?: Array<{ name?: string }>;
   automountServiceAccountToken?: boolean;
+  dnsPolicy?: "ClusterFirst" | "ClusterFirstWithHostNet" | "Default" | "None";
+  dnsConfig?: PodDNSConfig;
+  hostAliases?: HostAlias[];
+  enableServiceLinks?: boolean;
+}
+
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: Array<{ name?: string; value?: string }>;
+}
+
+export interface HostAlias {
+  ip?: string;
+  hostnames?: string[];
 }
 
 export interface PodCondition {
@@ -288,6 +303,16 @@ export interface Lease extends KubeObject {
     renewTime?: string;
     leaseTransitions?: number;
   };
+}
+
+export interface ServicePort {
+  name?: string;
+  protocol?: "TCP" | "UDP" | "SCTP";
+  port: number;
+}
+
+export interface Service extends KubeObject {
+  spec?: { clusterIP?: string; ports?: ServicePort[] };
 }
 
 export interface ConfigMap extends KubeObject {

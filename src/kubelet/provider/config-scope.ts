@@ -4,7 +4,7 @@
  * another namespace's object — not with a path in the name ("../kube-system/secrets/x"), not
  * through imagePullSecrets, env, volumes or projected sources.
  */
-import type { ConfigMap, Secret } from "../kube/types.js";
+import type { ConfigMap, Secret, Service } from "../kube/types.js";
 import { PodOperationError } from "./errors.js";
 
 /** Where configMaps and secrets come from (the API server, or a test double). */
@@ -12,6 +12,15 @@ export interface ConfigSource {
   getConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   getSecret(namespace: string, name: string): Promise<Secret | undefined>;
 }
+
+/** Services, for the environment variables the kubelet derives from them. */
+export interface ServiceSource {
+  listServices(namespace: string): Promise<Service[]>;
+  getService(namespace: string, name: string): Promise<Service | undefined>;
+}
+
+/** What container environments are built from. */
+export type EnvSource = ConfigSource & ServiceSource;
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 

@@ -6,6 +6,7 @@
 import type { Capabilities, Flavor } from "../../engine/flavor.js";
 import type { Container, Pod } from "../kube/types.js";
 import type { CreateContainerSpec } from "./engine.js";
+import { podDns, extraHosts, type ClusterDns } from "./dns.js";
 import { envMap, expand } from "./env.js";
 import { PodOperationError } from "./errors.js";
 import {
@@ -24,6 +25,14 @@ export interface SpecContext {
   capabilities: Capabilities;
   /** The infra container to join (`container:` network mode), when the pod has one. */
   infraId?: string;
+  /** --cluster-dns / --cluster-domain; undefined: ClusterFirst falls back to Default. */
+  clusterDns?: ClusterDns;
+}
+
+/** Resolver and /etc/hosts settings, only for the container owning the pod's network namespace. */
+function networkOwnerConfig(pod: Pod, ctx: SpecContext): Record<string, string[]> {
+  const hosts = extraHosts(pod);
+  return { ...podDns(pod, ctx.clusterDns).hostConfig, ...(hosts.length ? { ExtraHosts: hosts } : {}) };
 }
 
 export function podIdentity(pod: Pod): PodIdentity {
@@ -101,6 +110,7 @@ export function infraContainerSpec(pod: Pod, image: InfraImage, ctx: SpecContext
       // It never exits on its own; after an engine restart it must come back before the others.
       RestartPolicy: { Name: "unless-stopped" },
       NetworkMode: pod.spec.hostNetwork ? "host" : "bridge",
+      ...networkOwnerConfig(pod, ctx),
     },
   };
 }
@@ -152,9 +162,9 @@ export function appContainerSpec(
           : restartPolicy(pod),
       ...(kind.binds?.length ? { Binds: kind.binds } : {}),
       ...containerResources(container, ctx.flavor),
-      // Joined containers inherit hostname and ports from the infra container (the engine refuses both here).
+      // Joined containers inherit hostname, ports, DNS and hosts from the infra container (the engine refuses them here).
       NetworkMode: joined ? `container:${ctx.infraId}` : pod.spec.hostNetwork ? "host" : "bridge",
-      ...(joined ? {} : { PortBindings: bindings }),
+      ...(joined ? {} : { PortBindings: bindings, ...networkOwnerConfig(pod, ctx) }),
     },
     ...(joined ? {} : { Hostname: (pod.spec.hostname ?? id.name).slice(0, 63), ExposedPorts: exposed }),
     ...(command ? { Entrypoint: command } : {}),

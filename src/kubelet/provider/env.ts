@@ -1,12 +1,14 @@
 /**
  * A container's environment as the kubelet builds it: envFrom, then env in order, with
  * valueFrom (configMapKeyRef, secretKeyRef, fieldRef, resourceFieldRef) resolved and $(VAR)
- * references expanded against the variables defined before them ($$ escapes).
+ * references expanded against the variables defined before them, then the service variables
+ * ($$ escapes); the service variables (service-env.ts) the container does not define come last.
  */
 import { DinvError } from "../../errors.js";
 import type { ConfigMap, Container, EnvVarSource, Pod, Secret } from "../kube/types.js";
-import { NamespaceScope, type ConfigSource } from "./config-scope.js";
+import { NamespaceScope, type EnvSource } from "./config-scope.js";
 import { parseQuantity } from "./resources.js";
+import { serviceEnv } from "./service-env.js";
 
 /** A reference that cannot be resolved (yet): Kubernetes reports CreateContainerConfigError and retries. */
 export class ContainerConfigError extends DinvError {}
@@ -21,9 +23,10 @@ export interface EnvContext {
 export async function resolveEnv(
   pod: Pod,
   container: Container,
-  source: ConfigSource,
+  source: EnvSource,
   context: EnvContext,
 ): Promise<string[]> {
+  const services = await serviceEnv(pod, source);
   // Only the pod's own namespace, and only valid names, are ever asked for.
   const scope = new NamespaceScope(source, pod.metadata?.namespace ?? "default");
   const vars = new Map<string, string>();
@@ -66,10 +69,13 @@ export async function resolveEnv(
       const value = await valueFrom(env.valueFrom, pod, container, context, configMap, secret);
       if (value !== undefined) vars.set(env.name, value);
     } else {
-      vars.set(env.name, expand(env.value ?? "", vars));
+      // As the kubelet's mapping: declared variables first, service variables after.
+      vars.set(env.name, expand(env.value ?? "", { get: (name) => vars.get(name) ?? services.get(name) }));
     }
   }
-  return [...vars].map(([k, v]) => `${k}=${v}`);
+  const out = [...vars].map(([k, v]) => `${k}=${v}`);
+  for (const [k, v] of services) if (!vars.has(k)) out.push(`${k}=${v}`);
+  return out;
 }
 
 async function valueFrom(
@@ -168,7 +174,7 @@ function validName(name: string): boolean {
 }
 
 /** Kubernetes $(VAR) expansion: defined names are replaced, $$ escapes, anything else stays. */
-export function expand(input: string, vars: ReadonlyMap<string, string>): string {
+export function expand(input: string, vars: { get(name: string): string | undefined }): string {
   let out = "";
   for (let i = 0; i < input.length; i++) {
     const ch = input[i];

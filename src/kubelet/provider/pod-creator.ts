@@ -17,7 +17,8 @@ import {
   type SpecContext,
 } from "./container-spec.js";
 import { engineRefused, type PodEngine, type RegistryAuth } from "./engine.js";
-import type { ConfigSource } from "./config-scope.js";
+import type { EnvSource } from "./config-scope.js";
+import { podDns } from "./dns.js";
 import { resolveEnv, type EnvContext } from "./env.js";
 import { PodOperationError } from "./errors.js";
 import { containerField, type PodEventSink } from "./events.js";
@@ -39,7 +40,7 @@ export class PodCreator {
 
   constructor(
     private readonly engine: PodEngine,
-    readonly config: ConfigSource,
+    readonly config: EnvSource,
     private readonly options: CreatorOptions,
   ) {}
 
@@ -170,6 +171,7 @@ export class PodCreator {
   async createInfra(pod: Pod): Promise<string | undefined> {
     const image = this.options.infraImage;
     if (!image) return undefined;
+    this.dnsWarnings(pod);
     try {
       return await this.engine.createContainer(infraContainerSpec(pod, image, this.options));
     } catch (err) {
@@ -191,6 +193,9 @@ export class PodCreator {
   ): Promise<CachedContainer> {
     let env: string[];
     let spec;
+    // Without an infra container the first container created carries the pod's DNS: warn once, there.
+    const first = role === "init" || !pod.spec.initContainers?.length;
+    if (!infraId && index === 0 && first) this.dnsWarnings(pod);
     try {
       env = await resolveEnv(pod, container, this.config, envContext);
       spec = appContainerSpec(
@@ -219,6 +224,13 @@ export class PodCreator {
         permanent: engineRefused(err),
         cause: err,
       });
+    }
+  }
+
+  /** MissingClusterDNS and limit warnings, as the kubelet records them on the pod. */
+  private dnsWarnings(pod: Pod): void {
+    for (const w of podDns(pod, this.options.clusterDns).warnings) {
+      this.options.events?.(pod, { type: "Warning", reason: w.reason, message: w.message });
     }
   }
 }
