@@ -24,6 +24,7 @@ import {
   runChannels,
   runSpdyExec,
   spawnKubelet,
+  testKubeletArgs,
   spdyForward,
   spdyUpgrade,
   stopProcess,
@@ -125,19 +126,7 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
     server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     kubelet = spawnKubelet(
-      [
-        "--kubeconfig",
-        kubeletKubeconfig,
-        "--node-name",
-        nodeName,
-        "--listen",
-        "127.0.0.1:0",
-        "--node-ip",
-        "127.0.0.1",
-        "--client-ca",
-        pki.caFile,
-        "--authn-webhook",
-      ],
+      testKubeletArgs({ kubeconfig: kubeletKubeconfig, nodeName, clientCa: pki.caFile }, ["--authn-webhook"]),
       { DINV_STORAGE_PATH: join(dir, "store") },
     );
     port = await registeredKubeletPort(api, nodeName, kubelet);

@@ -17,6 +17,7 @@ import {
   kubeletRequest,
   registeredKubeletPort,
   spawnKubelet,
+  testKubeletArgs,
   stopProcess,
   testPki,
   until,
@@ -92,20 +93,10 @@ describe("dinv kubelet volumes, init containers, secrets and events", { timeout:
     server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     kubelet = spawnKubelet(
-      [
-        "--kubeconfig",
-        kubeletKubeconfig,
-        "--node-name",
-        nodeName,
-        "--listen",
-        "127.0.0.1:0",
-        "--node-ip",
-        "127.0.0.1",
-        "--client-ca",
-        pki.caFile,
+      testKubeletArgs({ kubeconfig: kubeletKubeconfig, nodeName, clientCa: pki.caFile }, [
         "--volume-refresh",
         "0.5",
-      ],
+      ]),
       { DINV_STORAGE_PATH: join(dir, "store") },
     );
     port = await registeredKubeletPort(api, nodeName, kubelet);

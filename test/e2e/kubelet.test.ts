@@ -21,6 +21,7 @@ import { HOST_IMAGE, removeLabelled, runId, testEngine } from "../helpers/engine
 import {
   kubeletRequest,
   spawnKubelet,
+  testKubeletArgs,
   stopProcess,
   testPki,
   until,
@@ -46,20 +47,10 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
   let pki: TestPki;
 
   function startKubelet(): KubeletProcess {
-    const args = [
-      "--kubeconfig",
-      kubeletKubeconfig,
-      "--node-name",
-      nodeName,
-      "--listen",
-      "127.0.0.1:0",
-      "--node-ip",
-      "127.0.0.1",
+    const args = testKubeletArgs({ kubeconfig: kubeletKubeconfig, nodeName, clientCa: pki.caFile }, [
       "--pod-sync-workers",
       "10",
-      "--client-ca",
-      pki.caFile,
-    ];
+    ]);
     // The serving certificate is issued by the CA of a store private to this run.
     return spawnKubelet(args, { DINV_STORAGE_PATH: join(dir, "store") });
   }

@@ -12,19 +12,13 @@ import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import type { Node, Pod } from "../../src/kubelet/kube/types.js";
 import { loadKubeConfig, RestKubeApi } from "../../src/kubelet/kube/rest-api.js";
-import {
-  HOST_IMAGE,
-  TEST_ENGINE,
-  TEST_ENGINE_ENV,
-  removeLabelled,
-  runId,
-  testEngine,
-} from "../helpers/engine.js";
+import { HOST_IMAGE, TEST_ENGINE, removeLabelled, runId, testEngine } from "../helpers/engine.js";
 import {
   kubeletRequest,
   registeredKubeletPort,
   runChannels,
   spawnKubelet,
+  testKubeletArgs,
   stopProcess,
   testPki,
   until,
@@ -78,19 +72,8 @@ describe("dinv kubelet on a VCH (Kubernetes API test server)", { timeout: 180_00
     server.writeKubeconfig(kubeletKubeconfig, { node: nodeName });
     api = new RestKubeApi(loadKubeConfig(kubeconfig));
     kubelet = spawnKubelet(
-      [
-        "--kubeconfig",
-        kubeletKubeconfig,
-        "--node-name",
-        nodeName,
-        "--listen",
-        "127.0.0.1:0",
-        "--node-ip",
-        "127.0.0.1",
-        "--client-ca",
-        pki.caFile,
-      ],
-      { ...(TEST_ENGINE_ENV as Record<string, string>), DINV_STORAGE_PATH: join(dir, "store") },
+      testKubeletArgs({ kubeconfig: kubeletKubeconfig, nodeName, clientCa: pki.caFile }),
+      { DINV_STORAGE_PATH: join(dir, "store") },
     );
     port = await registeredKubeletPort(api, nodeName, kubelet).catch((err: Error) => {
       throw new Error(`${err.message}; the kubelet said:\n${kubelet.output()}`);
