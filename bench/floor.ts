@@ -50,7 +50,7 @@ export interface FloorResult {
 }
 
 /** The same defaults dinv writes into a host's daemon.json. */
-const DAEMON_JSON = daemonJson({ daemon: {}, flags: [], env: {} });
+export const DAEMON_JSON = daemonJson({ daemon: {}, flags: [], env: {} });
 
 export function floorNames(name: string): { container: string; volume: string } {
   return { container: `floor-${name}`, volume: `floor-${name}-cache` };
@@ -69,7 +69,7 @@ function stepper() {
   };
 }
 
-function freeLoopbackPort(): Promise<number> {
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
