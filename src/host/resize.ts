@@ -27,8 +27,9 @@ export interface ResizePlan {
 
 /**
  * Decide what `dinv set` does: the new resources, and whether the cache moves. Only endpoints whose
- * volumes have a fixed size (a VCH's Capacity, set at create: docs/vic.md, "A volume's disk keeps the Capacity") need a new volume; a
- * cache never shrinks (its images would not fit, and nothing says which to drop).
+ * volumes have a fixed size need a new volume (a VCH's Capacity is set at create: docs/vic.md, "A
+ * volume's disk keeps the Capacity"); a cache never shrinks (its images would not fit, and nothing
+ * says which to drop).
  */
 export function planResize(
   config: HostConfig,

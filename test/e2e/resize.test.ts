@@ -90,12 +90,27 @@ describe(`dinv set (real ${ENGINE_NAME}, real docker CLI)`, () => {
     );
   });
 
-  it("says when the cache size cannot be enforced, as create does", async (t) => {
-    if (TEST_ENGINE === "vic") return t.skip("a VCH enforces it (the VCH suite covers the copy)");
-    const set = await box.dinv(["set", name, "--cache-size", "30g"]);
+  it("grows the cache: in place where volumes grow (saying the size is not enforced), by a copy on a VCH", async () => {
+    const set = await box.dinv(["set", name, "--cache-size", "21g"]);
     assertOk(set, "set --cache-size");
-    assert.match(set.stderr, /--cache-size cannot be enforced on (docker|podman)/);
-    assert.equal(config().container.volume, `dinv-${name}-cache`, "no copy where volumes grow");
+    if (TEST_ENGINE === "vic") {
+      // Capacity is fixed at create: a larger volume, the cache copied in, the old one removed.
+      assert.match(set.stderr, /copying the image cache/);
+      assert.equal(config().container.volume, `dinv-${name}-cache-2`);
+      const volumes = await engine.docker.listVolumes({
+        filters: JSON.stringify({ label: [`io.dinv.host=${name}`] }),
+      });
+      assert.deepEqual(
+        (volumes.Volumes ?? []).map((v) => v.Name),
+        [`dinv-${name}-cache-2`],
+        "the old volume is gone",
+      );
+      assertOk(await docker(["image", "inspect", TINY]), "the image survived the copy");
+    } else {
+      assert.match(set.stderr, /--cache-size cannot be enforced on (docker|podman)/);
+      assert.equal(config().container.volume, `dinv-${name}-cache`, "no copy where volumes grow");
+    }
+    assert.equal((await outer()).State.Running, true);
   });
 
   it("copies a stopped host's cache into another volume with the engine's data intact", async () => {
