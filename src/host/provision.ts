@@ -7,6 +7,7 @@ import { hostContainerOptions } from "../personalities/docker/container-spec.js"
 import type { Personality } from "../personalities/personality.js";
 import type { HostConfig } from "../store/host-config.js";
 import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
+import { activeShareCas } from "../store/shares.js";
 import type { Progress } from "./progress.js";
 import { joinCacheNetwork } from "./registry-cache.js";
 import { registryCaArchiveEntries } from "./registry-cas.js";
@@ -53,7 +54,7 @@ export async function provisionArchive(
   }
   extra.push(...registryCaArchiveEntries(config, hostDir));
   return personality.archive(config, {
-    caPem: readPublicFile(join(hostDir, config.files.ca)),
+    caPem: clientTrustBundle(config, hostDir),
     serverCertPem: readPublicFile(join(hostDir, config.files.serverCert)),
     serverKeyPem: readPrivateFile(
       join(hostDir, config.files.serverKey),
@@ -61,6 +62,16 @@ export async function provisionArchive(
     ),
     extra,
   });
+}
+
+/**
+ * The CAs whose clients the host's engine accepts: the store's (the owner), plus, for an engine
+ * host, the CA of each share still active (src/store/shares.ts: a revoke drops one CA).
+ */
+function clientTrustBundle(config: HostConfig, hostDir: string): string {
+  const owner = readPublicFile(join(hostDir, config.files.ca));
+  const shares = config.personality === "docker" ? activeShareCas(hostDir) : [];
+  return [owner, ...shares].map((pem) => `${pem.trim()}\n`).join("");
 }
 
 export interface BuildContainerInput {
