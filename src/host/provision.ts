@@ -159,17 +159,21 @@ export async function waitReadyOrExplain(input: BuildContainerInput, timeoutSeco
 
 async function logTail(driver: DockerDriver): Promise<string> {
   try {
-    const logs = await driver.logs({ tail: 5 });
-    // Host containers have no TTY: their logs come as stdout/stderr frames.
-    const decoder = new FrameDecoder();
-    const lines: string[] = [];
-    for await (const chunk of logs) {
-      for (const frame of decoder.push(Buffer.from(chunk as Buffer)))
-        lines.push(frame.payload.toString("utf8"));
-    }
-    const text = lines.join("").trim();
+    const text = (await logTailLines(driver, 5)).join("\n").trim();
     return text ? `; the host's last log lines: ${text.split("\n").slice(-3).join(" | ")}` : "";
   } catch {
     return "";
   }
+}
+
+/** The host container's last `tail` log lines (stdout and stderr: host containers have no TTY). */
+export async function logTailLines(driver: DockerDriver, tail: number): Promise<string[]> {
+  const logs = await driver.logs({ tail });
+  const decoder = new FrameDecoder();
+  const chunks: string[] = [];
+  for await (const chunk of logs) {
+    for (const frame of decoder.push(Buffer.from(chunk as Buffer)))
+      chunks.push(frame.payload.toString("utf8"));
+  }
+  return chunks.join("").split("\n").filter(Boolean);
 }
