@@ -10,6 +10,7 @@ import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
 import { definePrune } from "./commands/prune.js";
 import { defineScp } from "./commands/scp.js";
+import { defineShare } from "./commands/share.js";
 import { defineTransfer } from "./commands/transfer.js";
 import { defineUse } from "./commands/use.js";
 import { versionLine } from "./version.js";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   defineLogsExec(program);
   defineDay2(program);
   defineScp(program);
+  defineShare(program);
   defineTransfer(program);
   definePrune(program);
   defineUse(program);

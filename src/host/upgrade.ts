@@ -6,8 +6,7 @@ import type { HostStore } from "../store/host-store.js";
 import { ensureImage } from "./image-pull.js";
 import { openHost } from "./open.js";
 import type { Progress } from "./progress.js";
-import { createMachineContainer, provisionArchive, startAndWait } from "./provision.js";
-import { STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
+import { recreateHost } from "./recreate.js";
 
 export interface UpgradeResult {
   name: string;
@@ -48,34 +47,15 @@ export async function upgradeHost(
   if (bareId(current.Image) === bareId(target.Id)) return { name, from, to: image, upgraded: false };
 
   const upgraded = { ...config, container: { ...config.container, image } };
-  // The files the new container gets are read before the host is touched: a lost key stops here.
-  await provisionArchive(upgraded, host.dir, personality);
-  const wasRunning = current.State.Running;
-  if (wasRunning) {
-    progress.step(`stopping ${name}`);
-    await driver.stop(STOP_TIMEOUT_SECONDS);
-    progress.done();
-  }
-  const parked = `${config.container.name}-upgrading-${Date.now()}`;
-  await call(client, () => client.docker.getContainer(current.Id).rename({ name: parked }));
-  const input = { config: upgraded, hostDir: host.dir, driver, personality, flavor: profile.flavor };
-  let newId: string | undefined;
   try {
-    progress.step(`creating ${name} from ${image}`);
-    newId = await createMachineContainer(input);
-    progress.done();
-    if (wasRunning) await startAndWait(input, options.timeoutSeconds, progress);
+    await recreateHost(store, host, current, upgraded, profile, personality, progress, {
+      timeoutSeconds: options.timeoutSeconds,
+    });
   } catch (err) {
-    // Put the old container back as it was.
-    if (newId) await driver.removeContainer(newId).catch(() => undefined);
-    await call(client, () => client.docker.getContainer(current.Id).rename({ name: config.container.name }));
-    if (wasRunning) await driver.start().catch(() => undefined);
     throw new DinvError(`upgrading ${name} failed: ${errorMessage(err)}; the host is back on ${from}`, {
       cause: err,
     });
   }
-  await driver.removeContainer(current.Id);
-  await store.save(upgraded);
   return { name, from, to: image, upgraded: true };
 }
 
