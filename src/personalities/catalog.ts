@@ -75,7 +75,9 @@ export async function addPersonality(root: string, source: string): Promise<Pers
   const staging = mkdtempSync(join(personalitiesDir, ".adding-"));
   try {
     const folder = existsSync(source) && statSync(source).isDirectory();
-    const dir = folder ? copyFolder(resolve(source), staging) : await installPackage(source, staging);
+    // A local tarball by its absolute path: npm would take a relative one from --prefix.
+    const spec = existsSync(source) ? resolve(source) : source;
+    const dir = folder ? copyFolder(spec, staging) : await installPackage(spec, staging);
     const manifest = readManifest(join(staging, dir));
     if (BUILTIN_MANIFESTS[manifest.name]) {
       throw new PersonalityError(`"${manifest.name}" is a built-in personality`, {
@@ -97,7 +99,7 @@ export async function addPersonality(root: string, source: string): Promise<Pers
       );
     const record: PersonalityRecord = {
       name: manifest.name,
-      source: folder ? resolve(source) : source,
+      source: spec,
       kind: folder ? "folder" : "npm",
       dir,
       addedAt: new Date().toISOString(),

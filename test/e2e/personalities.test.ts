@@ -4,7 +4,7 @@
  * removed, its host stays removable. Bad manifests get one line naming the field.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -113,6 +113,41 @@ describe(`personalities added from a folder (real ${ENGINE_NAME})`, () => {
     assertCleanFailure(await box.dinv(["create", "--personality", name, `${host}-2`]), /unknown personality/);
     assertOk(await box.dinv(["rm", "-y", host]), "rm of a host whose personality is gone");
     assertCleanFailure(await box.dinv(["personality", "rm", "docker"]), /built-in personality and stays/);
+  });
+
+  it("adds one from an npm package (a tarball npm pack made), its files in the store", async () => {
+    const pkg = mkdtempSync(join(tmpdir(), "dinv-personality-npm-"));
+    try {
+      writePersonality(
+        pkg,
+        {
+          dinvPersonality: 1,
+          name: `${name}-npm`,
+          image: HOST_IMAGE,
+          service: { port: 2376, protocol: "docker" },
+          dataDir: "/var/lib/docker",
+        },
+        { "package.json": JSON.stringify({ name: "dinv-personality-e2e", version: "1.0.0" }) },
+      );
+      const packed = await run("npm", ["pack", pkg, "--pack-destination", pkg], box.env);
+      assertOk(packed, "npm pack");
+      const tarball = join(pkg, "dinv-personality-e2e-1.0.0.tgz");
+      assertOk(await box.dinv(["personality", "add", tarball]), "personality add TARBALL");
+      const listed = await box.dinv(["personality", "ls"]);
+      assert.match(listed.stdout, new RegExp(`^${name}-npm +\\S+ +2376/docker +${tarball}`, "m"));
+      const stored = join(
+        box.store,
+        "personalities",
+        `${name}-npm`,
+        "node_modules",
+        "dinv-personality-e2e",
+        "dinv-personality.json",
+      );
+      assert.equal(JSON.parse(readFileSync(stored, "utf8")).name, `${name}-npm`);
+      assertOk(await box.dinv(["personality", "rm", `${name}-npm`]), "personality rm");
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
   });
 
   it("refuses bad manifests and modules with one line naming the field", async () => {
