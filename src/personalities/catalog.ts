@@ -77,6 +77,8 @@ export async function addPersonality(root: string, source: string): Promise<Pers
     const folder = existsSync(source) && statSync(source).isDirectory();
     // A local tarball by its absolute path: npm would take a relative one from --prefix.
     const spec = existsSync(source) ? resolve(source) : source;
+    // A folder's manifest is checked where the user wrote it, so errors name that file.
+    if (folder) readManifest(spec);
     const dir = folder ? copyFolder(spec, staging) : await installPackage(spec, staging);
     const manifest = readManifest(join(staging, dir));
     if (BUILTIN_MANIFESTS[manifest.name]) {
@@ -161,17 +163,13 @@ async function installPackage(spec: string, staging: string): Promise<string> {
       { timeout: 300_000 },
     );
   } catch (err) {
-    const output = `${(err as { stderr?: string }).stderr ?? ""}`
-      .trim()
+    // npm 10 says "npm error …", older ones "npm ERR! …": the first such line is the cause.
+    const said = `${(err as { stderr?: string }).stderr ?? ""}`
       .split("\n")
-      .filter((l) => /ERR!/.test(l));
+      .find((l) => /^npm (ERR!|error) /.test(l) && !/^npm (ERR!|error) code /.test(l))
+      ?.replace(/^npm (ERR!|error) /, "");
     throw new PersonalityError(
-      `"${spec}" is not a folder, and npm could not install it as a package (${
-        output
-          .slice(0, 2)
-          .join(" ")
-          .replace(/npm ERR! /g, "") || (err as Error).message.split("\n")[0]
-      })`,
+      `"${spec}" is not a folder, and npm could not install it as a package (${said ?? (err as Error).message.split("\n")[0]})`,
       { hint: "give a folder holding dinv-personality.json, or an npm package that has one" },
     );
   }

@@ -32,6 +32,16 @@ describe(`the sshd-host example: dinv image build + an added personality (real $
     box.cleanup();
   });
 
+  async function assertNoBuildContainer() {
+    const filters = JSON.stringify({ name: ["^/dinv-image-build-"] });
+    const left = await engine.docker.listContainers({ all: true, filters });
+    assert.deepEqual(
+      left.map((c) => c.Names),
+      [],
+      "no build container left",
+    );
+  }
+
   /** ssh as root to the host's published port 22 with the host's client key. */
   async function ssh(command: string, identity = true) {
     const port = await box.docker(["port", `dinv-${host}`, "22/tcp"]);
@@ -62,15 +72,7 @@ describe(`the sshd-host example: dinv image build + an added personality (real $
     const inspected = await engine.docker.getImage(image).inspect();
     assert.deepEqual(inspected.Config.Entrypoint, ["/usr/bin/tini", "--", "/usr/local/bin/dinv-entrypoint"]);
     assert.equal(inspected.Config.Labels["io.dinv.image.base"], HOST_IMAGE);
-    const left = await engine.docker.listContainers({
-      all: true,
-      filters: JSON.stringify({ name: ["^/dinv-image-build-"] }),
-    });
-    assert.deepEqual(
-      left.map((c) => c.Names),
-      [],
-      "no build container left",
-    );
+    await assertNoBuildContainer();
     const checked = await box.dinv(["image", "check", image]);
     assertOk(checked, "image check");
     assert.match(checked.stdout, /keeps the host image contract\.$/m);
@@ -94,15 +96,7 @@ describe(`the sshd-host example: dinv image build + an added personality (real $
       await box.dinv(["image", "build", "--base", `dinv-e2e/none:${id}`, ...tag]),
       /cannot read the base image: .*build or load the base there first/,
     );
-    const left = await engine.docker.listContainers({
-      all: true,
-      filters: JSON.stringify({ name: ["^/dinv-image-build-"] }),
-    });
-    assert.deepEqual(
-      left.map((c) => c.Names),
-      [],
-      "no build container left",
-    );
+    await assertNoBuildContainer();
   });
 
   it("creates a host with the example personality; ssh with dinv's key gets in, without it not", async () => {
