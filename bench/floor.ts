@@ -11,7 +11,7 @@ import { request } from "node:https";
 import { createServer } from "node:net";
 import { pathToFileURL } from "node:url";
 import { EXPLICIT_PRIVILEGE } from "../src/engine/container-rights.js";
-import { daemonJson } from "../src/personalities/docker/daemon-json.js";
+import { daemonJson } from "../src/personalities/daemon-json.js";
 import { rawEngine, type RawEngine } from "./lib/engine.js";
 import { issueFloorServer, type FloorPki } from "./lib/pki.js";
 import { tar } from "./lib/tar.js";

@@ -8,6 +8,7 @@ import { defineKubelet } from "./commands/kubelet.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
+import { definePersonality } from "./commands/personality.js";
 import { definePrune } from "./commands/prune.js";
 import { defineScp } from "./commands/scp.js";
 import { defineShare } from "./commands/share.js";
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   definePrune(program);
   defineUse(program);
   defineImage(program);
+  definePersonality(program);
   defineKubelet(program);
 
   return program;

@@ -82,7 +82,7 @@ export async function createHost(
   progress: Progress,
 ): Promise<HostConfig> {
   const name = validateHostName(options.name);
-  const personality = personalityNamed(options.personality ?? "docker");
+  const personality = await personalityNamed(options.personality ?? "docker", store.layout.root);
   const extraSans = (options.tlsSans ?? []).map((san) => (classifySan(san), san));
   const engineOptions = buildEngineOptions(options.engine ?? {});
   if (options.network?.ip !== undefined) classifySan(options.network.ip);
@@ -131,6 +131,7 @@ export async function createHost(
       name,
       driver: "docker",
       personality: personality.name,
+      protocol: personality.protocol,
       createdAt: new Date().toISOString(),
       ...(options.ttlMs ? { expiresAt: new Date(Date.now() + options.ttlMs).toISOString() } : {}),
       endpoint: { url: endpoint.url, ...(endpointTls ? { tls: endpointTls } : {}) },

@@ -55,6 +55,7 @@ export async function provisionArchive(
   extra.push(...registryCaArchiveEntries(config, hostDir));
   return personality.archive(config, {
     caPem: clientTrustBundle(config, hostDir),
+    clientCertPem: readPublicFile(join(hostDir, config.files.clientCert)),
     serverCertPem: readPublicFile(join(hostDir, config.files.serverCert)),
     serverKeyPem: readPrivateFile(
       join(hostDir, config.files.serverKey),
@@ -102,6 +103,8 @@ export async function createMachineContainer(
       servicePort: personality.servicePort,
       dataDir: personality.dataDir,
       cmd: personality.command(config),
+      ...(personality.entrypoint ? { entrypoint: personality.entrypoint } : {}),
+      ...(personality.extraPorts ? { extraPorts: personality.extraPorts } : {}),
       resources,
       hostname: config.name.replace(/\./g, "-").slice(0, 63),
       ...(network.mode === "publish"

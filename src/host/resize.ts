@@ -1,13 +1,12 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
 import { DinvError, errorMessage } from "../errors.js";
-import { personalityNamed } from "../personalities/index.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { copyCacheVolume } from "./cache-copy.js";
 import { machineNames } from "./create.js";
 import { hostLabels } from "./provision.js";
-import { openHost } from "./open.js";
+import { hostPersonality, openHost } from "./open.js";
 import type { Progress } from "./progress.js";
 import { recreateHost } from "./recreate.js";
 import { applyResources, VIC_DEFAULT_CACHE_BYTES, type Resources } from "./resources.js";
@@ -79,7 +78,7 @@ export async function resizeHost(
     throw new ResizeError("nothing to change", { hint: "pass --cpus, --memory or --cache-size" });
   const host = openHost(store, name);
   const { client, driver, config } = host;
-  const personality = personalityNamed(config.personality);
+  const personality = await hostPersonality(host);
   const profile = await detectEngine(client);
   const plan = planResize(config, change, profile.capabilities.volumeCapacityOption, profile.flavor);
   for (const note of plan.notes) progress.warn(note);

@@ -6,7 +6,7 @@ import { describeEngineError } from "../engine/engine-errors.js";
 import { engineHttp } from "../engine/http-client.js";
 import { LABEL_HOST, machineStateOf } from "../drivers/docker.js";
 import type { HostState } from "../drivers/driver.js";
-import type { HostConfig } from "../store/host-config.js";
+import { speaksDockerApi, type HostConfig } from "../store/host-config.js";
 import type { HostStore, StoredHost } from "../store/host-store.js";
 import { DinvError } from "../errors.js";
 import { hostPlatformEndpoint, hostUrl } from "../engine/host-endpoints.js";
@@ -95,7 +95,9 @@ export async function hostStatuses(
       for (const row of group) row.responseMs = endpointMs;
       if (options.withVersions === false) return;
       // Only hosts that serve the Docker API have an engine version to show.
-      const running = group.filter((r) => r.state === "Running" && r.config?.personality === "docker");
+      const running = group.filter(
+        (r) => r.state === "Running" && r.config !== undefined && speaksDockerApi(r.config),
+      );
       await Promise.all(
         running.map((row) =>
           limit(async () => {

@@ -1,10 +1,9 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
 import { DinvError, errorMessage } from "../errors.js";
-import { personalityNamed } from "../personalities/index.js";
 import type { HostStore } from "../store/host-store.js";
 import { ensureImage } from "./image-pull.js";
-import { openHost } from "./open.js";
+import { hostPersonality, openHost } from "./open.js";
 import type { Progress } from "./progress.js";
 import { recreateHost } from "./recreate.js";
 
@@ -28,7 +27,7 @@ export async function upgradeHost(
   progress: Progress,
 ): Promise<UpgradeResult> {
   const host = openHost(store, name);
-  const personality = personalityNamed(host.config.personality);
+  const personality = await hostPersonality(host);
   const { client, driver, config } = host;
   // Without --image: the reference the host runs, read again (a rebuilt or re-pushed tag moves it).
   const image = options.image ?? config.container.image;
