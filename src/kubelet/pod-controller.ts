@@ -9,7 +9,7 @@ import { isStatus, type KubeApi } from "./kube/api.js";
 import { kubeTime, type Pod, type PodStatus } from "./kube/types.js";
 import { PodInformer } from "./pod-informer.js";
 import { terminalStatus } from "./terminal-status.js";
-import type { PodLifecycleHandler } from "./provider-api.js";
+import { retryAfterOf, type PodLifecycleHandler } from "./provider-api.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface PodControllerOptions {
@@ -38,6 +38,7 @@ export class PodController {
       workers: options.workers,
       baseDelayMs: options.baseDelayMs ?? 500,
       maxDelayMs: options.maxDelayMs ?? 60_000,
+      retryAfter: retryAfterOf,
       onError: (key, err, attempt) =>
         this.log(`pod ${key}: ${errorMessage(err)} (attempt ${attempt}; retrying)`),
     });

@@ -297,6 +297,7 @@ export class DockerProvider implements PodLifecycleHandler {
       this.restarter.forget(key);
     }
     this.probes?.forget(key);
+    this.creator.forget(uid);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
     return final;
   }
