@@ -92,17 +92,15 @@ export class PodController {
     }
     const terminal = pod.status?.phase === "Failed" || pod.status?.phase === "Succeeded";
     const current = this.provider.getPod(key);
-    if (!current || current.uid !== uid) {
-      // A finished pod is never started again (after a restart, a Failed pod has no containers).
-      if (terminal) return;
-      try {
-        await this.provider.createPod(pod);
-      } catch (err) {
-        await this.writeStatus(pod).catch(() => undefined);
-        throw err;
-      }
-    } else {
-      await this.provider.updatePod(pod);
+    const fresh = !current || current.uid !== uid;
+    // A finished pod is never started again (after a restart, a Failed pod has no containers).
+    if (fresh && terminal) return;
+    try {
+      await (fresh ? this.provider.createPod(pod) : this.provider.updatePod(pod));
+    } catch (err) {
+      // Why it waits (a missing configMap, an image back-off) shows while the retry is pending.
+      await this.writeStatus(pod).catch(() => undefined);
+      throw err;
     }
     await this.writeStatus(pod);
   }

@@ -401,6 +401,76 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     }
   });
 
+  it("applies securityContext (read-only root, no-new-privileges, user and groups) and refuses what it cannot honour", async () => {
+    await createPod(
+      pod(
+        "secured",
+        [
+          {
+            name: "ro",
+            ...sh(
+              'if touch /written 2>/dev/null; then exit 11; fi; grep -Eq "^NoNewPrivs:\\s+1" /proc/self/status || exit 12; grep -Eq "^CapEff:\\s+0+$" /proc/self/status || exit 13',
+            ),
+            securityContext: {
+              readOnlyRootFilesystem: true,
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ["ALL"] },
+            },
+          },
+          {
+            name: "user",
+            ...sh('[ "$(id -u):$(id -g)" = 1000:3000 ] || exit 14; id -G | grep -qw 4000 || exit 15'),
+            securityContext: { runAsUser: 1000, runAsGroup: 3000 },
+          },
+        ],
+        {
+          restartPolicy: "Never",
+          automountServiceAccountToken: false,
+          securityContext: { supplementalGroups: [4000] },
+        },
+      ),
+    );
+    await createPod(
+      pod("seccomp-localhost", [
+        {
+          name: "main",
+          ...sh("exit 0"),
+          securityContext: { seccompProfile: { type: "Localhost", localhostProfile: "p.json" } },
+        },
+      ]),
+    );
+    const secured = await waitPhase("secured", ["Succeeded", "Failed"]);
+    const exits = secured.status?.containerStatuses?.map((c) => `${c.name}=${c.state.terminated?.exitCode}`);
+    assert.equal(
+      secured.status?.phase,
+      "Succeeded",
+      `exit 11..15 name the check that failed: ${exits?.join(" ")} ${secured.status?.message ?? ""}`,
+    );
+    const refused = await waitPhase("seccomp-localhost", ["Failed"]);
+    assert.equal(refused.status?.reason, "CreateContainerConfigError");
+    assert.match(
+      refused.status?.message ?? "",
+      /^spec\.containers\[0\]\.securityContext\.seccompProfile\.type Localhost/,
+    );
+    assert.equal((await podContainers(refused.metadata?.uid)).length, 0, "nothing is made for a refused pod");
+    if (server) {
+      const api = server;
+      await until("the refusal's event", async () =>
+        api
+          .objects("events")
+          .some(
+            (e) =>
+              (e.involvedObject as { name?: string }).name === "seccomp-localhost" &&
+              e.type === "Warning" &&
+              e.reason === "CreateContainerConfigError" &&
+              String(e.message).includes("securityContext.seccompProfile"),
+          )
+          ? true
+          : undefined,
+      );
+    }
+  });
+
   it("reports a container's exit as Terminated with its exit code, within a second", async () => {
     await createPod(pod("exits", [{ name: "main", ...sh("sleep 1; exit 7") }], { restartPolicy: "Never" }));
     const p = await until(

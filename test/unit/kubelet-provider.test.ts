@@ -146,6 +146,11 @@ class FakeEngine implements PodEngine {
         : {}),
     };
   }
+  /** Config.User per image (none: root). */
+  imageUsers = new Map<string, string>();
+  async imageUser(ref: string): Promise<string> {
+    return this.imageUsers.get(ref) ?? "";
+  }
   async hasImage(ref: string): Promise<boolean> {
     this.check("hasImage", ref);
     return this.images.has(ref);
@@ -376,6 +381,9 @@ describe("PodCreator: images", () => {
     const pulls = () => engine.calls.filter((x) => x.startsWith("pullImage")).length;
     assert.equal(pulls(), 1);
     const waits: number[] = [];
+    const shown = await rejectsWith(c.pullImages(pod), "ErrImagePull", false);
+    assert.equal(pulls(), 1, "a sync right after the failure shows it again, without a pull");
+    assert.equal(shown.userMessage, err.userMessage);
     for (let i = 0; i < 7; i++) {
       now += 1000;
       const backOff = await rejectsWith(c.pullImages(pod), "ImagePullBackOff", false);

@@ -18,6 +18,7 @@ import {
   type PodIdentity,
 } from "./labels.js";
 import { containerResources } from "./resources.js";
+import { containerSecurity, podSysctls } from "./security-context.js";
 
 export interface SpecContext {
   node: string;
@@ -111,6 +112,8 @@ export function infraContainerSpec(pod: Pod, image: InfraImage, ctx: SpecContext
       RestartPolicy: { Name: "unless-stopped" },
       NetworkMode: pod.spec.hostNetwork ? "host" : "bridge",
       ...networkOwnerConfig(pod, ctx),
+      // The pod's net.* sysctls belong to its network namespace, which this container holds.
+      ...(podSysctls(pod, true) ? { Sysctls: podSysctls(pod, true) } : {}),
     },
   };
 }
@@ -140,7 +143,7 @@ export function appContainerSpec(
   const args = container.args?.length ? container.args.map((s) => expand(s, vars)) : undefined;
   const joined = ctx.infraId !== undefined;
   const { exposed, bindings } = ports([container]);
-  const user = userOf(container);
+  const security = containerSecurity(pod, container, !joined);
   const spec: CreateContainerSpec = {
     name: containerName(id, kind.role === "init" ? `init-${container.name}` : container.name),
     Image: container.image ?? "",
@@ -162,6 +165,7 @@ export function appContainerSpec(
           : restartPolicy(pod),
       ...(kind.binds?.length ? { Binds: kind.binds } : {}),
       ...containerResources(container, ctx.flavor),
+      ...security.hostConfig,
       // Joined containers inherit hostname, ports, DNS and hosts from the infra container (the engine refuses them here).
       NetworkMode: joined ? `container:${ctx.infraId}` : pod.spec.hostNetwork ? "host" : "bridge",
       ...(joined ? {} : { PortBindings: bindings, ...networkOwnerConfig(pod, ctx) }),
@@ -170,15 +174,9 @@ export function appContainerSpec(
     ...(command ? { Entrypoint: command } : {}),
     ...(args ? { Cmd: args } : {}),
     ...(container.workingDir ? { WorkingDir: container.workingDir } : {}),
-    ...(user ? { User: user } : {}),
+    ...(security.user ? { User: security.user } : {}),
   };
   return spec;
-}
-
-function userOf(container: Container): string | undefined {
-  const ctx = container.securityContext;
-  if (ctx?.runAsUser === undefined) return undefined;
-  return ctx.runAsGroup !== undefined ? `${ctx.runAsUser}:${ctx.runAsGroup}` : String(ctx.runAsUser);
 }
 
 /** Kubernetes' default pull policy: Always for :latest or no tag, IfNotPresent otherwise. */

@@ -12,7 +12,8 @@ export type PodFailureReason =
   | "StartError"
   | "InfraContainerError"
   | "FailedMount"
-  | "HostNetworkNotSupported";
+  | "HostNetworkNotSupported"
+  | "SysctlForbidden";
 
 /**
  * A pod operation failed. `permanent` when the engine (or the pod spec) refused: retrying the

@@ -11,6 +11,8 @@ interface Entry {
   delayMs: number;
   /** When the last failure was recorded. */
   at: number;
+  /** What it said. */
+  message: string;
 }
 
 export class ImageBackOff {
@@ -24,14 +26,25 @@ export class ImageBackOff {
     return entry ? Math.max(0, entry.at + entry.delayMs - this.now()) : 0;
   }
 
+  /** The last failure, while it is at most `withinMs` old (how long ErrImagePull is shown). */
+  recentFailure(
+    uid: string,
+    image: string,
+    withinMs: number,
+  ): { message: string; leftMs: number } | undefined {
+    const entry = this.live(keyOf(uid, image));
+    const age = entry ? this.now() - entry.at : Infinity;
+    return entry && age < withinMs ? { message: entry.message, leftMs: withinMs - age } : undefined;
+  }
+
   /** A pull failed: the next one waits 10 s, or twice the previous wait (at most 300 s). */
-  failed(uid: string, image: string): number {
+  failed(uid: string, image: string, message: string): number {
     const key = keyOf(uid, image);
     const previous = this.live(key);
     const delayMs = previous
       ? Math.min(previous.delayMs * 2, IMAGE_BACKOFF_MAX_MS)
       : IMAGE_BACKOFF_INITIAL_MS;
-    this.entries.set(key, { delayMs, at: this.now() });
+    this.entries.set(key, { delayMs, at: this.now(), message });
     return delayMs;
   }
 

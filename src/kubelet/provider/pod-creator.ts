@@ -27,6 +27,7 @@ import { podLabels } from "./labels.js";
 import type { CachedContainer } from "./pod-cache.js";
 import { authFor, pullSecrets, registryOf } from "./pull-secrets.js";
 import { QuantityError } from "./resources.js";
+import { verifyNonRoot } from "./security-context.js";
 import { emptyDirs, engineBinds } from "./volumes.js";
 
 export interface CreatorOptions extends Omit<SpecContext, "infraId"> {
@@ -86,7 +87,17 @@ export class PodCreator {
     await Promise.all(
       [...wanted].map(async ([image, policy]) => {
         const waitMs = this.backOff.remainingMs(uid, image);
-        if (waitMs > 0) throw this.pullBackOff(pod, image, waitMs, report);
+        if (waitMs > 0) {
+          // Syncs right after the failure (the status write itself brings one) still show it.
+          const recent = this.backOff.recentFailure(uid, image, ERR_IMAGE_PULL_SHOWN_MS);
+          if (recent)
+            throw new PodOperationError(recent.message, {
+              reason: "ErrImagePull",
+              permanent: false,
+              retryAfterMs: recent.leftMs,
+            });
+          throw this.pullBackOff(pod, image, waitMs, report);
+        }
         const auth = authFor(registryOf(image), secrets);
         try {
           const outcome = await this.ensureImage(image, policy, auth, () =>
@@ -125,7 +136,7 @@ export class PodCreator {
           }
           if (failure.reason !== "ErrImagePull") throw failure;
           // As the kubelet: ErrImagePull now, ImagePullBackOff until the back-off ends, then a new pull.
-          this.backOff.failed(uid, image);
+          this.backOff.failed(uid, image, failure.userMessage);
           throw new PodOperationError(failure.message, {
             reason: "ErrImagePull",
             permanent: false,
@@ -248,6 +259,7 @@ export class PodCreator {
     const first = role === "init" || !pod.spec.initContainers?.length;
     if (!infraId && index === 0 && first) this.dnsWarnings(pod);
     try {
+      await verifyNonRoot(pod, container, () => this.engine.imageUser(container.image ?? ""));
       env = await resolveEnv(pod, container, this.config, envContext);
       spec = appContainerSpec(
         pod,
@@ -268,7 +280,12 @@ export class PodCreator {
     }
     try {
       const id = await this.engine.createContainer(spec);
-      return { name: container.name, id, index };
+      return {
+        name: container.name,
+        id,
+        index,
+        ...(spec.HostConfig?.Privileged ? { privileged: true } : {}),
+      };
     } catch (err) {
       throw new PodOperationError(`container "${container.name}": ${errorMessage(err)}`, {
         reason: "CreateContainerError",

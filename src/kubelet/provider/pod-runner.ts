@@ -18,6 +18,7 @@ import type { CachedContainer, CachedPod, PodCache } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
 import type { PodStarter } from "./pod-starter.js";
 import type { VolumeDelivery } from "./volume-delivery.js";
+import { checkSecurity } from "./security-context.js";
 import { checkVolumes } from "./volumes.js";
 
 export interface RunnerOptions {
@@ -55,6 +56,7 @@ export class PodRunner {
   private async prepare(entry: CachedPod, pod: Pod): Promise<void> {
     checkNetwork(pod, this.options.capabilities);
     checkVolumes(pod, this.options.capabilities);
+    checkSecurity(pod, this.options.capabilities);
     await this.verifySources(pod);
     await this.creator.pullImages(pod);
     await this.creator.createVolumes(pod);

@@ -229,7 +229,8 @@ export class DockerProvider implements PodLifecycleHandler {
         return;
       }
       entry.waiting = failure;
-      this.notify(key);
+      // A failure that names its retry time (an image back-off) is not re-run at once by a notification.
+      if (!(err instanceof PodOperationError && err.retryAfterMs !== undefined)) this.notify(key);
       throw err;
     }
     this.notify(key);
