@@ -577,6 +577,51 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     }
   });
 
+  it("runs a preStop hook before SIGTERM, within the grace period", async () => {
+    // The TERM trap exits 0 only if the preStop marker is already there (21: TERM came first).
+    const script =
+      "trap 'if [ -f /tmp/prestop ]; then exit 0; else exit 21; fi' TERM; while true; do sleep 0.1; done";
+    await createPod(
+      pod(
+        "prestop",
+        [
+          {
+            name: "main",
+            ...sh(script),
+            lifecycle: { preStop: { exec: { command: ["/bin/sh", "-c", "sleep 1; touch /tmp/prestop"] } } },
+          },
+        ],
+        { terminationGracePeriodSeconds: 10 },
+      ),
+    );
+    const running = await waitPhase("prestop", ["Running"]);
+    const seen: Pod[] = [];
+    const watch = await api.watchPods(
+      `spec.nodeName=${nodeName}`,
+      running.metadata?.resourceVersion ?? "0",
+      (_type, object) => {
+        if ((object as Pod).metadata?.name === "prestop") seen.push(object as Pod);
+      },
+      () => undefined,
+    );
+    try {
+      const started = Date.now();
+      await api.request("DELETE", `${podsPath}/prestop`, { gracePeriodSeconds: 10 });
+      const last = await until("the pod's terminal status", async () =>
+        seen.find((p) => p.status?.containerStatuses?.[0]?.state.terminated),
+      );
+      const took = Date.now() - started;
+      const terminated = last.status?.containerStatuses?.[0]?.state.terminated;
+      assert.equal(terminated?.exitCode, 0, "the app saw the preStop marker when TERM came (21: it did not)");
+      assert.ok(
+        took >= 1000 && took < 10_000,
+        `stopped ${took} ms after the delete: after the hook, within the grace`,
+      );
+    } finally {
+      watch.abort();
+    }
+  });
+
   it("deletes a pod: containers removed, then the API object", async () => {
     await createPod(pod("doomed", [{ name: "main", ...sh("exec sleep 3600") }]));
     const running = await waitPhase("doomed", ["Running"]);

@@ -132,8 +132,17 @@ export interface Probe {
   terminationGracePeriodSeconds?: number;
 }
 
+/** A lifecycle hook's handler: one of exec, httpGet, sleep (tcpSocket is deprecated and not run). */
+export interface LifecycleHandler {
+  exec?: Probe["exec"];
+  httpGet?: Probe["httpGet"];
+  tcpSocket?: Probe["tcpSocket"];
+  sleep?: { seconds: number };
+}
+
 export interface Container {
   name: string;
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler; stopSignal?: string };
   image?: string;
   command?: string[];
   args?: string[];

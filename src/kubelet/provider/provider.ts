@@ -21,7 +21,8 @@ import type { PodCreator } from "./pod-creator.js";
 import { PodDeleter } from "./pod-deleter.js";
 import { PodStarter } from "./pod-starter.js";
 import { PodStatusReader } from "./pod-status.js";
-import { gracePeriod, PodStopper } from "./pod-stopper.js";
+import { gracePeriod, PodStopper, type PreStop } from "./pod-stopper.js";
+import { LifecycleHooks } from "./lifecycle-hooks.js";
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
 
 export interface ProviderOptions {
@@ -41,7 +42,7 @@ export interface ProviderOptions {
   cache?: PodCache;
   /** How often changed configMaps/secrets/tokens are re-delivered into running pods (0: never). */
   volumeRefreshMs?: number;
-  /** Where exec probes run; without it no probes run (containers are ready once running). */
+  /** Where exec probes and lifecycle hooks run; without it none run (containers are ready once running). */
   probeExec?: Pick<StreamingEngine, "exec">;
 }
 
@@ -53,6 +54,8 @@ export class DockerProvider implements PodLifecycleHandler {
   private readonly status: PodStatusReader;
   private readonly runner: PodRunner;
   private readonly probes: ProbeManager | undefined;
+  /** Lifecycle hooks, where the engine can exec (the same connection probes use). */
+  private readonly hooks: LifecycleHooks | undefined;
   /** The kubelet's own restarts: after failed probes, and of every exit where the engine restarts nothing. */
   private readonly restarter: ContainerRestarter;
   private readonly capabilities: Capabilities;
@@ -97,6 +100,7 @@ export class DockerProvider implements PodLifecycleHandler {
           ...(options.log ? { log: options.log } : {}),
         })
       : undefined;
+    this.hooks = exec ? new LifecycleHooks(exec, options.events) : undefined;
     this.runner = new PodRunner(engine, this.cache, creator, this.starter, delivery, {
       hostIP: options.hostIP,
       nodeAllocatable: options.nodeAllocatable,
@@ -282,7 +286,7 @@ export class DockerProvider implements PodLifecycleHandler {
     }
     let final: PodStatus | undefined;
     try {
-      await this.stopper.stop(entry, gracePeriod(pod));
+      await this.stopper.stop(entry, gracePeriod(pod), this.preStop(pod, owned));
       // The stopped containers' exits, read before they are removed: the pod's last status.
       if (owned)
         final = await this.getPodStatus(pod).catch((err: unknown) => {
@@ -301,6 +305,24 @@ export class DockerProvider implements PodLifecycleHandler {
     this.creator.forget(uid);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
     return final;
+  }
+
+  /** preStop hooks of the pod's containers, where the engine can exec (undefined: none run). */
+  private preStop(pod: Pod, entry: CachedPod | undefined): PreStop | undefined {
+    const hooks = this.hooks;
+    if (!hooks || !entry) return undefined;
+    const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+    if (!specs.some((c) => c.lifecycle?.preStop)) return undefined;
+    const podIP = this.runner.envContext(entry).then((env) => env.podIP);
+    return async (c, timeoutMs) => {
+      const init = entry.initContainers?.get(c.name)?.id === c.id;
+      const container = (init ? pod.spec.initContainers : pod.spec.containers)?.find(
+        (s) => s.name === c.name,
+      );
+      if (!container?.lifecycle?.preStop) return;
+      const ip = await podIP.catch(() => undefined);
+      await hooks.run("PreStop", { pod, container, containerId: c.id, podIP: ip, init }, timeoutMs);
+    };
   }
 
   async getPodStatus(pod: Pod): Promise<PodStatus | undefined> {
