@@ -622,6 +622,52 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     }
   });
 
+  it("runs postStart after a start; a failing one kills the container, which is restarted", async () => {
+    await createPod(
+      pod(
+        "poststart",
+        [
+          {
+            name: "main",
+            // Finishes only once the hook has written its marker.
+            ...sh("for i in $(seq 100); do [ -f /tmp/started ] && exit 0; sleep 0.1; done; exit 31"),
+            lifecycle: { postStart: { exec: { command: ["/bin/sh", "-c", "touch /tmp/started"] } } },
+          },
+        ],
+        { restartPolicy: "Never" },
+      ),
+    );
+    await createPod(
+      pod("poststart-fails", [
+        {
+          name: "main",
+          ...sh("exec sleep 3600"),
+          lifecycle: { postStart: { exec: { command: ["/bin/sh", "-c", "exit 3"] } } },
+        },
+      ]),
+    );
+    const done = await waitPhase("poststart", ["Succeeded", "Failed"]);
+    assert.equal(done.status?.phase, "Succeeded", "exit 31: the hook's marker never came");
+    await until("a restart after the failed hook", async () => {
+      const p = await getPod("poststart-fails");
+      return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? p : undefined;
+    });
+    if (server) {
+      const api = server;
+      await until("the FailedPostStartHook event", async () =>
+        api
+          .objects("events")
+          .some(
+            (e) =>
+              (e.involvedObject as { name?: string }).name === "poststart-fails" &&
+              e.reason === "FailedPostStartHook",
+          )
+          ? true
+          : undefined,
+      );
+    }
+  });
+
   it("deletes a pod: containers removed, then the API object", async () => {
     await createPod(pod("doomed", [{ name: "main", ...sh("exec sleep 3600") }]));
     const running = await waitPhase("doomed", ["Running"]);

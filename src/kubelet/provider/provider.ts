@@ -23,6 +23,10 @@ import { PodStarter } from "./pod-starter.js";
 import { PodStatusReader } from "./pod-status.js";
 import { gracePeriod, PodStopper, type PreStop } from "./pod-stopper.js";
 import { LifecycleHooks } from "./lifecycle-hooks.js";
+import { killAndRestart } from "./container-kill.js";
+
+/** How long a postStart hook may run (a kubelet sets none; a hung hook must not be held forever). */
+export const POST_START_TIMEOUT_MS = 120_000;
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
 
 export interface ProviderOptions {
@@ -159,6 +163,7 @@ export class DockerProvider implements PodLifecycleHandler {
       this.lastTermination.set(event.id, { exitCode: event.exitCode, finishedAt: new Date().toISOString() });
     }
     if (event.action === "destroy") this.lastTermination.delete(event.id);
+    if (event.action === "start" && this.hooks) void this.postStart(event.id);
     const key =
       this.cache.keyOfContainer(event.id) ??
       (event.labels[LABEL_NAMESPACE] && event.labels[LABEL_NAME]
@@ -305,6 +310,44 @@ export class DockerProvider implements PodLifecycleHandler {
     this.creator.forget(uid);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
     return final;
+  }
+
+  /**
+   * A container (re)started: its postStart hook, as a kubelet runs it after every start. When the
+   * hook fails the container is killed and restarted per restartPolicy (FailedPostStartHook).
+   */
+  private async postStart(id: string): Promise<void> {
+    const key = this.cache.keyOfContainer(id);
+    const entry = key ? this.cache.get(key) : undefined;
+    const pod = entry?.pod;
+    if (!key || !entry || !pod || !this.hooks) return;
+    const init = [...(entry.initContainers?.values() ?? [])].find((c) => c.id === id);
+    const cached = init ?? [...entry.containers.values()].find((c) => c.id === id);
+    const container = (init ? pod.spec.initContainers : pod.spec.containers)?.find(
+      (c) => c.name === cached?.name,
+    );
+    if (!container?.lifecycle?.postStart) return;
+    const podIP = await this.runner
+      .envContext(entry)
+      .then((env) => env.podIP)
+      .catch(() => undefined);
+    const target = { pod, container, containerId: id, podIP, init: init !== undefined };
+    if (await this.hooks.run("PostStart", target, POST_START_TIMEOUT_MS)) return;
+    if (this.deleting.has(key) || this.cache.get(key) !== entry) return;
+    this.options.events?.(pod, {
+      type: "Normal",
+      reason: "Killing",
+      message: `FailedPostStartHook: container ${container.name} will be restarted`,
+      fieldPath: containerField(container.name, init !== undefined),
+    });
+    await killAndRestart(
+      this.engine,
+      this.restarter,
+      { podKey: key, pod, name: container.name, id, init: init !== undefined },
+      gracePeriod(pod),
+    ).catch((err: unknown) =>
+      this.options.log?.(`killing ${id} after its postStart hook failed: ${errorMessage(err)}`),
+    );
   }
 
   /** preStop hooks of the pod's containers, where the engine can exec (undefined: none run). */
