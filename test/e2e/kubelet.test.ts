@@ -668,6 +668,53 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     }
   });
 
+  it("runs a native sidecar beside the main container, restarts it, and stops it when the main container is done", async () => {
+    await createPod(
+      pod(
+        "sidecar",
+        [
+          {
+            name: "main",
+            // Sees the sidecar's file (written after the sidecar started) and its restart, then finishes.
+            ...sh(
+              "for i in $(seq 200); do [ -f /shared/restarted ] && exit 0; sleep 0.1; done; [ -f /shared/up ] || exit 41; exit 42",
+            ),
+            volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+          },
+        ],
+        {
+          restartPolicy: "Never",
+          volumes: [{ name: "shared", emptyDir: {} }],
+          initContainers: [
+            {
+              name: "side",
+              restartPolicy: "Always",
+              // First run: marks itself up and exits 1; the restarted run marks the restart and stays.
+              ...sh(
+                "if [ -f /shared/up ]; then touch /shared/restarted; exec sleep 3600; fi; touch /shared/up; sleep 0.5; exit 1",
+              ),
+              volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+            },
+          ],
+        },
+      ),
+    );
+    const done = await waitPhase("sidecar", ["Succeeded", "Failed"], 45_000);
+    const exit = done.status?.containerStatuses?.[0]?.state.terminated?.exitCode;
+    assert.equal(
+      done.status?.phase,
+      "Succeeded",
+      `main exited ${exit} (41: no sidecar ran beside it; 42: not restarted)`,
+    );
+    assert.equal(done.status?.initContainerStatuses?.[0]?.name, "side");
+    const side = await until("the sidecar to be stopped after the main container", async () => {
+      const p = await getPod("sidecar");
+      const s = p.status?.initContainerStatuses?.[0];
+      return s?.state.terminated ? s : undefined;
+    });
+    assert.ok(side.restartCount >= 1, `the sidecar was restarted (${side.restartCount})`);
+  });
+
   it("deletes a pod: containers removed, then the API object", async () => {
     await createPod(pod("doomed", [{ name: "main", ...sh("exec sleep 3600") }]));
     const running = await waitPhase("doomed", ["Running"]);

@@ -142,6 +142,8 @@ export interface LifecycleHandler {
 
 export interface Container {
   name: string;
+  /** Only on init containers: Always makes it a sidecar (KEP-753). */
+  restartPolicy?: "Always";
   lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler; stopSignal?: string };
   image?: string;
   command?: string[];

@@ -118,9 +118,18 @@ export function infraContainerSpec(pod: Pod, image: InfraImage, ctx: SpecContext
   };
 }
 
-/** Init containers run once: the engine restarts a failing one (unless Never), never a finished one. */
-export function initRestartPolicy(pod: Pod): { Name: string } {
+/**
+ * Init containers run once: the engine restarts a failing one (unless Never), never a finished
+ * one. A sidecar (restartPolicy Always, KEP-753) is restarted whenever it exits.
+ */
+export function initRestartPolicy(pod: Pod, container?: Container): { Name: string } {
+  if (container && isSidecar(container)) return { Name: "always" };
   return pod.spec.restartPolicy === "Never" ? { Name: "no" } : { Name: "on-failure" };
+}
+
+/** A native sidecar: an init container with restartPolicy Always, running beside the app containers. */
+export function isSidecar(container: Container): boolean {
+  return container.restartPolicy === "Always";
 }
 
 export interface ContainerRole {
@@ -161,7 +170,7 @@ export function appContainerSpec(
       RestartPolicy: !ctx.capabilities.restartPolicies
         ? { Name: "no" }
         : kind.role === "init"
-          ? initRestartPolicy(pod)
+          ? initRestartPolicy(pod, container)
           : restartPolicy(pod),
       ...(kind.binds?.length ? { Binds: kind.binds } : {}),
       ...containerResources(container, ctx.flavor),

@@ -8,7 +8,7 @@
 import { errorMessage } from "../../errors.js";
 import type { Capabilities } from "../../engine/flavor.js";
 import type { Container, Pod } from "../kube/types.js";
-import { checkNetwork } from "./container-spec.js";
+import { checkNetwork, isSidecar } from "./container-spec.js";
 import { podKey } from "../kube/types.js";
 import type { PodEngine } from "./engine.js";
 import type { EnvContext } from "./env.js";
@@ -117,6 +117,8 @@ export class PodRunner {
         });
       }
       if (details.state.status === "exited" && details.state.exitCode === 0) continue;
+      // A sidecar only has to be running: the next one (or the app containers) start beside it.
+      if (isSidecar(container) && details.state.status === "running") continue;
       // Running, restarting (the engine retries a failure unless restartPolicy is Never), or failed for good.
       return false;
     }

@@ -1,7 +1,7 @@
 /**
  * PodStopper: every app container at once — its preStop hook, then SIGTERM, SIGKILL when the
- * grace period is over (the engine's stop timeout) — then the infra container, which has
- * nothing to shut down.
+ * grace period is over (the engine's stop timeout) — then the init containers (sidecars) in
+ * reverse order, then the infra container, which has nothing to shut down.
  */
 import type { Pod } from "../kube/types.js";
 import type { PodEngine } from "./engine.js";
@@ -40,15 +40,17 @@ export class PodStopper {
     preStop?: PreStop,
   ): Promise<void> {
     const deadline = this.now() + graceSeconds * 1000;
-    const containers = [...entry.containers.values(), ...(entry.initContainers?.values() ?? [])];
-    await Promise.all(
-      containers.map(async (c) => {
-        if (!preStop || graceSeconds === 0) return this.engine.stopContainer(c.id, graceSeconds);
-        await preStop(c, graceSeconds * 1000);
-        const left = Math.ceil((deadline - this.now()) / 1000);
-        return this.engine.stopContainer(c.id, Math.max(MIN_GRACE_AFTER_HOOK_SECONDS, left));
-      }),
-    );
+    const left = () => Math.max(0, Math.ceil((deadline - this.now()) / 1000));
+    const stopOne = async (c: CachedContainer) => {
+      if (!preStop || graceSeconds === 0) return this.engine.stopContainer(c.id, left());
+      await preStop(c, left() * 1000);
+      return this.engine.stopContainer(c.id, Math.max(MIN_GRACE_AFTER_HOOK_SECONDS, left()));
+    };
+    await Promise.all([...entry.containers.values()].map(stopOne));
+    // Then the init containers — sidecars still run — the last started first (KEP-753), within
+    // what is left of the grace period.
+    const inits = [...(entry.initContainers?.values() ?? [])].sort((a, b) => b.index - a.index);
+    for (const c of inits) await stopOne(c);
     if (entry.infraId) await this.engine.stopContainer(entry.infraId, 0);
   }
 }

@@ -7,7 +7,7 @@ import { errorMessage } from "../../errors.js";
 import { capabilitiesOf, type Capabilities, type Flavor } from "../../engine/flavor.js";
 import { kubeTime, podKey, type Pod, type PodStatus } from "../kube/types.js";
 import type { PodLifecycleHandler, ProviderPod } from "../provider-api.js";
-import { podIdentity } from "./container-spec.js";
+import { isSidecar, podIdentity } from "./container-spec.js";
 import type { EngineContainerEvent, EventSubscription, PodEngine, StreamingEngine } from "./engine.js";
 import type { ConfigSource, TokenSource } from "./config-scope.js";
 import { PodOperationError } from "./errors.js";
@@ -65,6 +65,8 @@ export class DockerProvider implements PodLifecycleHandler {
   private readonly capabilities: Capabilities;
   /** Pods being deleted: their stopping containers must not be restarted. */
   private readonly deleting = new Set<string>();
+  /** Pods whose app containers are all done: their sidecars are stopped and not restarted. */
+  private readonly finished = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(key: string) => void> = [];
   private readonly lastTermination = new Map<string, { exitCode: number; finishedAt: string }>();
@@ -308,6 +310,7 @@ export class DockerProvider implements PodLifecycleHandler {
     }
     this.probes?.forget(key);
     this.creator.forget(uid);
+    if (owned) this.finished.delete(key);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
     return final;
   }
@@ -350,6 +353,19 @@ export class DockerProvider implements PodLifecycleHandler {
     );
   }
 
+  /** The app containers are done: the sidecars are stopped, the last started first (KEP-753). */
+  private async stopSidecars(entry: CachedPod, pod: Pod): Promise<void> {
+    const sidecars = (pod.spec.initContainers ?? []).filter(isSidecar).reverse();
+    for (const s of sidecars) {
+      const cached = entry.initContainers?.get(s.name);
+      if (!cached) continue;
+      await this.engine
+        .stopContainer(cached.id, gracePeriod(pod))
+        .catch((err: unknown) => this.options.log?.(`stopping sidecar ${cached.id}: ${errorMessage(err)}`));
+    }
+    this.notify(podKey(pod));
+  }
+
   /** preStop hooks of the pod's containers, where the engine can exec (undefined: none run). */
   private preStop(pod: Pod, entry: CachedPod | undefined): PreStop | undefined {
     const hooks = this.hooks;
@@ -374,7 +390,8 @@ export class DockerProvider implements PodLifecycleHandler {
     const probes = this.probes;
     const key = podKey(pod);
     // Where the engine never restarts (a VCH), every exit the status shows is the kubelet's to handle.
-    const restartsHere = !this.capabilities.restartPolicies && !this.deleting.has(key);
+    const restartsHere =
+      !this.capabilities.restartPolicies && !this.deleting.has(key) && !this.finished.has(key);
     const status = await this.status.read(entry, pod, {
       hostIP: this.options.hostIP,
       runtime: `${this.options.flavor}://`,
@@ -384,6 +401,10 @@ export class DockerProvider implements PodLifecycleHandler {
       ...(restartsHere ? { onExited: (c) => this.restarter.exited({ ...c, podKey: key, pod }) } : {}),
     });
     probes?.sync(podKey(pod), pod, status);
+    if ((status.phase === "Succeeded" || status.phase === "Failed") && !this.finished.has(key)) {
+      this.finished.add(key);
+      void this.stopSidecars(entry, pod);
+    }
     return status;
   }
 }
