@@ -7,6 +7,7 @@ import type { EngineContainerDetails } from "../../src/kubelet/provider/engine.j
 import type { CachedPod } from "../../src/kubelet/provider/pod-cache.js";
 import { podStatusFrom } from "../../src/kubelet/provider/pod-status.js";
 import { shouldRestart } from "../../src/kubelet/provider/restarts.js";
+import { checkVolumes } from "../../src/kubelet/provider/volumes.js";
 
 const pod: Pod = {
   metadata: { name: "p", namespace: "ns", uid: "u1" },
@@ -88,5 +89,23 @@ describe("native sidecars", () => {
     );
     assert.equal(sideDown.conditions?.find((c) => c.type === "Initialized")?.status, "True");
     assert.equal(status(details("m", "exited", 0), details("c", "running")).phase, "Succeeded");
+  });
+
+  it("on a VCH may not share an emptyDir with an app container (both run, each its own VM)", () => {
+    const mount = [{ name: "shared", mountPath: "/shared" }];
+    const sharing: Pod = {
+      ...pod,
+      spec: {
+        ...pod.spec,
+        volumes: [{ name: "shared", emptyDir: {} }],
+        initContainers: [{ name: "side", image: "x", restartPolicy: "Always", volumeMounts: mount }],
+        containers: [{ name: "main", image: "x", volumeMounts: mount }],
+      },
+    };
+    assert.throws(
+      () => checkVolumes(sharing, { tmpfsVolumes: false, sharedVolumes: false }),
+      /"side", "main"/,
+    );
+    checkVolumes(sharing, { tmpfsVolumes: true, sharedVolumes: true });
   });
 });

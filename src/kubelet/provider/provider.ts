@@ -24,10 +24,10 @@ import { PodStatusReader } from "./pod-status.js";
 import { gracePeriod, PodStopper, type PreStop } from "./pod-stopper.js";
 import { LifecycleHooks } from "./lifecycle-hooks.js";
 import { killAndRestart } from "./container-kill.js";
+import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
 
 /** How long a postStart hook may run (a kubelet sets none; a hung hook must not be held forever). */
 export const POST_START_TIMEOUT_MS = 120_000;
-import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
 
 export interface ProviderOptions {
   node: string;
