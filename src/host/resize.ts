@@ -8,7 +8,7 @@ import { machineNames } from "./create.js";
 import { hostLabels } from "./provision.js";
 import { hostPersonality, openHost } from "./open.js";
 import type { Progress } from "./progress.js";
-import { recreateHost } from "./recreate.js";
+import { recreateHost, RecreateRolledBack } from "./recreate.js";
 import { applyResources, VIC_DEFAULT_CACHE_BYTES, type Resources } from "./resources.js";
 
 export class ResizeError extends DinvError {}
@@ -119,8 +119,9 @@ export async function resizeHost(
         : {}),
     });
   } catch (err) {
-    throw new ResizeError(`resizing ${name} failed: ${errorMessage(err)}; the host is back as it was`, {
-      cause: err,
+    if (!(err instanceof RecreateRolledBack)) throw err;
+    throw new ResizeError(`resizing ${name} failed: ${err.message}; the host is back as it was`, {
+      cause: err.cause,
     });
   }
   if (plan.moveCache) {

@@ -1,11 +1,11 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
-import { DinvError, errorMessage } from "../errors.js";
+import { DinvError } from "../errors.js";
 import type { HostStore } from "../store/host-store.js";
 import { ensureImage } from "./image-pull.js";
 import { hostPersonality, openHost } from "./open.js";
 import type { Progress } from "./progress.js";
-import { recreateHost } from "./recreate.js";
+import { recreateHost, RecreateRolledBack } from "./recreate.js";
 
 export interface UpgradeResult {
   name: string;
@@ -51,8 +51,9 @@ export async function upgradeHost(
       timeoutSeconds: options.timeoutSeconds,
     });
   } catch (err) {
-    throw new DinvError(`upgrading ${name} failed: ${errorMessage(err)}; the host is back on ${from}`, {
-      cause: err,
+    if (!(err instanceof RecreateRolledBack)) throw err;
+    throw new DinvError(`upgrading ${name} failed: ${err.message}; the host is back on ${from}`, {
+      cause: err.cause,
     });
   }
   return { name, from, to: image, upgraded: true };
