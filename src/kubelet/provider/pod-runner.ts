@@ -90,8 +90,11 @@ export class PodRunner {
     return failure;
   }
 
-  async envContext(entry: Pick<CachedPod, "infraId">): Promise<EnvContext> {
-    const podIP = entry.infraId ? (await this.engine.inspectContainer(entry.infraId))?.ipAddress : undefined;
+  /** The pod's IP is that of the container holding its network namespace: the infra container, else the first one. */
+  async envContext(entry: Partial<Pick<CachedPod, "infraId" | "containers">>): Promise<EnvContext> {
+    const first = [...(entry.containers?.values() ?? [])].sort((a, b) => a.index - b.index)[0];
+    const holder = entry.infraId ?? first?.id;
+    const podIP = holder ? (await this.engine.inspectContainer(holder))?.ipAddress : undefined;
     return {
       hostIP: this.options.hostIP,
       ...(podIP ? { podIP } : {}),

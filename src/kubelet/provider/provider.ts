@@ -29,6 +29,12 @@ import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
 /** How long a postStart hook may run (a kubelet sets none; a hung hook must not be held forever). */
 export const POST_START_TIMEOUT_MS = 120_000;
 
+/**
+ * Engine events that can change a pod's status. The others (create, exec_*, attach, archive
+ * copies, kill before its die…) carry nothing the status shows, so they bring no re-sync.
+ */
+const STATUS_EVENTS = new Set(["start", "die", "oom", "destroy", "pause", "unpause"]);
+
 export interface ProviderOptions {
   node: string;
   flavor: Flavor;
@@ -70,6 +76,11 @@ export class DockerProvider implements PodLifecycleHandler {
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(key: string) => void> = [];
   private readonly lastTermination = new Map<string, { exitCode: number; finishedAt: string }>();
+  /**
+   * Containers the pod work started itself, whose `start` event is still to come: the status
+   * written right after that work already shows them running, so the echo brings no re-sync.
+   */
+  private readonly ownStarts = new Set<string>();
   private subscription: EventSubscription | undefined;
   private closed = false;
   private resubscribeTimer: NodeJS.Timeout | undefined;
@@ -80,7 +91,7 @@ export class DockerProvider implements PodLifecycleHandler {
     private readonly options: ProviderOptions,
   ) {
     this.cache = options.cache ?? new PodCache();
-    this.starter = new PodStarter(engine);
+    this.starter = new PodStarter(engine, (id) => this.ownStarts.add(id));
     this.stopper = new PodStopper(engine);
     this.deleter = new PodDeleter(engine, options.node);
     this.status = new PodStatusReader(engine);
@@ -164,8 +175,13 @@ export class DockerProvider implements PodLifecycleHandler {
     if (event.action === "die" && event.exitCode !== undefined) {
       this.lastTermination.set(event.id, { exitCode: event.exitCode, finishedAt: new Date().toISOString() });
     }
-    if (event.action === "destroy") this.lastTermination.delete(event.id);
+    if (event.action === "destroy") {
+      this.lastTermination.delete(event.id);
+      this.ownStarts.delete(event.id);
+    }
     if (event.action === "start" && this.hooks) void this.postStart(event.id);
+    if (!STATUS_EVENTS.has(event.action)) return;
+    if (event.action === "start" && this.ownStarts.delete(event.id)) return;
     const key =
       this.cache.keyOfContainer(event.id) ??
       (event.labels[LABEL_NAMESPACE] && event.labels[LABEL_NAME]
@@ -244,7 +260,7 @@ export class DockerProvider implements PodLifecycleHandler {
       if (!(err instanceof PodOperationError && err.retryAfterMs !== undefined)) this.notify(key);
       throw err;
     }
-    this.notify(key);
+    // No notification on success: the caller (the pod controller's sync) writes the status next.
   }
 
   /** Remove whatever the pod has on the engine and forget it, keeping the cache entry. */
