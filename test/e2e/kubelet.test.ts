@@ -745,7 +745,7 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     await createPod(pod("doomed", [{ name: "main", ...sh("exec sleep 3600") }]));
     const running = await waitPhase("doomed", ["Running"]);
     const uid = running.metadata?.uid;
-    assert.equal((await podContainers(uid)).length, 2);
+    assert.equal((await podContainers(uid)).length, 1, "one container, no infra container");
     await api.request("DELETE", `${podsPath}/doomed`, { gracePeriodSeconds: 1 });
     await until("the pod object to go", async () =>
       (await getPod("doomed").catch(() => undefined)) ? undefined : true,
