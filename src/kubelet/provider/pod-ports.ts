@@ -11,6 +11,8 @@ import { StreamingError, type PodPorts, type PodRef } from "../provider-api.js";
 import type { PodEngine } from "./engine.js";
 import type { PodCache } from "./pod-cache.js";
 import { findPod } from "./pod-streams.js";
+import { RelayConnectError, type PodRelay } from "./pod-relay.js";
+import { errorMessage } from "../../errors.js";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const UNREACHABLE = new Set(["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"]);
@@ -19,6 +21,8 @@ export class PodPortDialer {
   constructor(
     private readonly engine: PodEngine,
     private readonly cache: PodCache,
+    /** Relay mode: connections go through a forwarder exec'd in the pod (pod-relay.ts), not to its IP. */
+    private readonly relay?: PodRelay,
     private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
   ) {}
 
@@ -29,6 +33,16 @@ export class PodPortDialer {
     const details = holder ? await this.engine.inspectContainer(holder) : undefined;
     if (!details || details.state.status !== "running")
       throw new StreamingError(`pod "${ref.pod}" is not running: port-forward needs a running pod`, 400);
+    const relay = this.relay;
+    if (relay && holder) {
+      return {
+        uid: entry.uid,
+        dial: (port) =>
+          relay.dial(holder, port, this.connectTimeoutMs).catch((err: unknown) => {
+            throw new StreamingError(relayFailure(port, err), 503, { cause: err });
+          }),
+      };
+    }
     const ip = details.ipAddress;
     if (!ip) throw new StreamingError(`pod "${ref.pod}" has no IP address on the engine's networks`, 400);
     return { uid: entry.uid, dial: (port) => dial(ip, port, this.connectTimeoutMs) };
@@ -64,6 +78,12 @@ export function connectWithin(host: string, port: number, timeoutMs: number): Pr
       resolve(socket);
     });
   });
+}
+
+function relayFailure(port: number, err: unknown): string {
+  if (err instanceof RelayConnectError && err.errno === 111)
+    return `nothing listens on port ${port} in the pod (refused, through the relay)`;
+  return `through the relay: ${errorMessage(err)}`;
 }
 
 function dialFailure(host: string, port: number, err: Error & { code?: string }): string {

@@ -25,6 +25,8 @@ import { gracePeriod, PodStopper, type PreStop } from "./pod-stopper.js";
 import { LifecycleHooks } from "./lifecycle-hooks.js";
 import { killAndRestart } from "./container-kill.js";
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
+import type { PodRelay } from "./pod-relay.js";
+import type { Duplex } from "node:stream";
 
 /** How long a postStart hook may run (a kubelet sets none; a hung hook must not be held forever). */
 export const POST_START_TIMEOUT_MS = 120_000;
@@ -54,6 +56,8 @@ export interface ProviderOptions {
   volumeRefreshMs?: number;
   /** Where exec probes and lifecycle hooks run; without it none run (containers are ready once running). */
   probeExec?: Pick<StreamingEngine, "exec">;
+  /** Relay mode: tcpSocket and httpGet probes go through a forwarder in the pod (pod-relay.ts). */
+  relay?: PodRelay;
 }
 
 export class DockerProvider implements PodLifecycleHandler {
@@ -113,6 +117,7 @@ export class DockerProvider implements PodLifecycleHandler {
           },
           notify: (key) => this.notify(key),
           restarter: this.restarter,
+          ...(options.relay ? { dial: this.relayDial(options.relay) } : {}),
           ...(options.events ? { events: options.events } : {}),
           ...(options.log ? { log: options.log } : {}),
         })
@@ -124,6 +129,17 @@ export class DockerProvider implements PodLifecycleHandler {
       capabilities: this.capabilities,
       ...(options.events ? { events: options.events } : {}),
     });
+  }
+
+  /** Connections into a pod's network through the relay, from the container holding it. */
+  private relayDial(relay: PodRelay): (podKey: string, port: number, timeoutMs: number) => Promise<Duplex> {
+    return async (podKey, port, timeoutMs) => {
+      const entry = this.cache.get(podKey);
+      const first = [...(entry?.containers.values() ?? [])].sort((a, b) => a.index - b.index)[0];
+      const holder = entry?.infraId ?? first?.id;
+      if (!holder) throw new Error("the pod has no running container to relay through");
+      return relay.dial(holder, port, timeoutMs);
+    };
   }
 
   /** Rebuild the cache from the engine and follow its events. */
@@ -325,6 +341,7 @@ export class DockerProvider implements PodLifecycleHandler {
       this.restarter.forget(key);
     }
     this.probes?.forget(key);
+    if (owned?.infraId) this.options.relay?.forget(owned.infraId);
     this.creator.forget(uid);
     if (owned) this.finished.delete(key);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
