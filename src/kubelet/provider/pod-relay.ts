@@ -77,6 +77,7 @@ async function relayTar(): Promise<Buffer> {
 function connected(raw: Duplex, port: number, timeoutMs: number): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     let pending = Buffer.alloc(0);
+    /** The forwarder's first byte (0: connected), or -1 once failed here. */
     let status: number | undefined;
     const conn = new Duplex({
       read() {
@@ -99,9 +100,11 @@ function connected(raw: Duplex, port: number, timeoutMs: number): Promise<Duplex
       timeoutMs,
     );
     const fail = (err: Error) => {
+      if (status !== undefined) return;
+      status = -1;
       clearTimeout(timer);
-      raw.destroy();
       reject(err);
+      raw.destroy();
     };
     raw.on("data", (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
@@ -117,8 +120,8 @@ function connected(raw: Duplex, port: number, timeoutMs: number): Promise<Duplex
           payload = payload.subarray(1);
           clearTimeout(timer);
           if (status !== 0) {
-            raw.destroy();
             reject(new RelayConnectError(port, status));
+            raw.destroy();
             return;
           }
           resolve(conn);
@@ -129,8 +132,12 @@ function connected(raw: Duplex, port: number, timeoutMs: number): Promise<Duplex
     raw.once("end", () => {
       if (status === undefined)
         fail(new Error("the relay ended before connecting (is the container running?)"));
-      else conn.push(null);
+      else if (status === 0) conn.push(null);
     });
-    raw.once("error", (err: Error) => (status === undefined ? fail(err) : conn.destroy(err)));
+    // After a refusal or a timeout (status not 0) the stream's own teardown errors are nobody's.
+    raw.on("error", (err: Error) => {
+      if (status === undefined) fail(err);
+      else if (status === 0) conn.destroy(err);
+    });
   });
 }

@@ -167,8 +167,8 @@ function httpProbe(
       method: "GET",
       headers,
       timeout: timeoutMs,
-      agent: false as const,
-      ...(createConnection ? { createConnection } : {}),
+      // Node uses createConnection only without an agent (agent: false would make one of its own).
+      ...(createConnection ? { createConnection } : { agent: false as const }),
     };
     const req = (https ? httpsRequest({ ...options, rejectUnauthorized: false }) : httpRequest(options)).on(
       "response",
