@@ -31,6 +31,10 @@ const POD_IMAGE = "dinv-test/pod-base:1";
 const UPPER_ECHO =
   "my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1:8080', Listen => 5, ReuseAddr => 1) or die $!; " +
   "while (my $c = $s->accept) { while (sysread($c, my $b, 65536)) { syswrite($c, uc $b) } close $c }";
+/** The smallest HTTP server: 200 to every request, on the pod's loopback. */
+const HTTP_OK =
+  "my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1:8082', Listen => 5, ReuseAddr => 1) or die $!; " +
+  'while (my $c = $s->accept) { sysread($c, my $b, 65536); print $c "HTTP/1.0 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n"; close $c }';
 
 describe("dinv kubelet --pod-network relay (real engine)", { timeout: 120_000 }, () => {
   const nodeName = runId("kubelet-relay");
@@ -83,6 +87,12 @@ describe("dinv kubelet --pod-network relay (real engine)", { timeout: 120_000 },
             command: ["perl", "-MIO::Socket::INET", "-e", UPPER_ECHO],
             readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
           },
+          {
+            name: "web",
+            image: POD_IMAGE,
+            command: ["perl", "-MIO::Socket::INET", "-e", HTTP_OK],
+            readinessProbe: { httpGet: { port: 8082, path: "/healthz" }, periodSeconds: 1 },
+          },
         ],
       },
     });
@@ -95,10 +105,21 @@ describe("dinv kubelet --pod-network relay (real engine)", { timeout: 120_000 },
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("gives every pod an infra container, and its tcpSocket probe passes through the relay to a loopback-only server", async () => {
-    const ready = await until("the pod Ready through its tcpSocket probe", async () => {
-      const p = await getPod("echoer");
-      return p.status?.containerStatuses?.[0]?.ready === true ? p : undefined;
+  it("gives every pod an infra container; its tcpSocket and httpGet probes pass through the relay to loopback-only servers", async () => {
+    let last: Pod | undefined;
+    const ready = await until("the pod Ready through its tcpSocket and httpGet probes", async () => {
+      const p = (last = await getPod("echoer"));
+      const statuses = p.status?.containerStatuses ?? [];
+      return statuses.length === 2 && statuses.every((c) => c.ready) ? p : undefined;
+    }).catch(async (err: Error) => {
+      const events = await api.request<{ items: Array<{ reason?: string; message?: string }> }>(
+        "GET",
+        `/api/v1/namespaces/${namespace}/events`,
+      );
+      const unhealthy = events.items.filter((e) => e.reason === "Unhealthy").map((e) => e.message);
+      throw new Error(
+        `${err.message}; probe failures: ${JSON.stringify(unhealthy.slice(-3))}; last status: ${JSON.stringify(last?.status)}`,
+      );
     });
     const containers = await engine.docker.listContainers({
       all: true,

@@ -166,13 +166,13 @@ function httpProbe(
       path,
       method: "GET",
       headers,
-      timeout: timeoutMs,
       // Node uses createConnection only without an agent (agent: false would make one of its own).
       ...(createConnection ? { createConnection } : { agent: false as const }),
     };
     const req = (https ? httpsRequest({ ...options, rejectUnauthorized: false }) : httpRequest(options)).on(
       "response",
       (res) => {
+        clearTimeout(deadline);
         res.resume();
         const status = res.statusCode ?? 0;
         resolve(
@@ -182,8 +182,12 @@ function httpProbe(
         );
       },
     );
-    req.on("timeout", () => req.destroy(new Error("context deadline exceeded")));
-    req.on("error", (err) => resolve({ ok: false, message: `Get "${url}": ${err.message}` }));
+    // A deadline of its own, not the socket's idle timeout: the relay's connection is no net.Socket.
+    const deadline = setTimeout(() => req.destroy(new Error("context deadline exceeded")), timeoutMs);
+    req.on("error", (err) => {
+      clearTimeout(deadline);
+      resolve({ ok: false, message: `Get "${url}": ${err.message}` });
+    });
     req.end();
   });
 }
