@@ -16,7 +16,7 @@ import { PodRunner } from "./pod-runner.js";
 import { ProbeManager } from "./probe-manager.js";
 import { ContainerRestarter } from "./restarts.js";
 import { VolumeDelivery } from "./volume-delivery.js";
-import { cacheKey, PodCache, type CachedContainer, type CachedPod } from "./pod-cache.js";
+import { cacheKey, networkHolder, PodCache, type CachedContainer, type CachedPod } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
 import { PodDeleter } from "./pod-deleter.js";
 import { PodStarter } from "./pod-starter.js";
@@ -135,8 +135,7 @@ export class DockerProvider implements PodLifecycleHandler {
   private relayDial(relay: PodRelay): (podKey: string, port: number, timeoutMs: number) => Promise<Duplex> {
     return async (podKey, port, timeoutMs) => {
       const entry = this.cache.get(podKey);
-      const first = [...(entry?.containers.values() ?? [])].sort((a, b) => a.index - b.index)[0];
-      const holder = entry?.infraId ?? first?.id;
+      const holder = entry ? networkHolder(entry) : undefined;
       if (!holder) throw new Error("the pod has no running container to relay through");
       return relay.dial(holder, port, timeoutMs);
     };
