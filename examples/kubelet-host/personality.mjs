@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const DIR = "/etc/dinv-kubelet";
-/** Options that name files of this machine, never passed through as they are. */
+/** Options the module turns into other flags and files, never passed through as they are. */
 const LOCAL = new Set(["kubeconfig", "endpoint", "endpoint-certs", "client-ca"]);
 /** Options the kubelet host sets itself (create refuses host and the tls* flags already). */
 const FIXED = new Set(["listen", "tls-cert", "tls-key"]);
@@ -22,7 +22,8 @@ function options(config) {
     if (FIXED.has(key))
       throw new Error(`kubelet host ${config.name}: --engine-opt ${key} is set by the personality`);
     if (LOCAL.has(key)) pairs.set(key, value);
-    else passed.push(flag);
+    // A switch of the kubelet's (authn-webhook, anonymous-auth) takes no value.
+    else passed.push(value === "true" ? `--${key}` : flag);
   }
   const missing = ["kubeconfig", "endpoint", "node-name"].find(
     (key) => !pairs.has(key) && !passed.some((f) => f.startsWith(`--${key}=`)),
@@ -59,7 +60,7 @@ export default (base) => ({
         : [];
     return [
       `--kubeconfig=${DIR}/kubeconfig`,
-      `--host=${pairs.get("endpoint")}`,
+      `--endpoint=${pairs.get("endpoint")}`,
       ...certs,
       "--listen=0.0.0.0:10250",
       "--tls-cert=/certs/server/cert.pem",

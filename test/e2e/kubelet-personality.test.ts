@@ -64,7 +64,7 @@ describe(
     const kubeletApi = (path: string, cert: string, key: string) =>
       box.sh(
         `curl -sS --max-time 10 --cacert ${join(box.store, "hosts", kubelet, "ca.pem")} --cert ${cert} --key ${key} ` +
-          `-o /dev/stdout -w '\\n%{http_code}' https://${NET}.11:10250${path}`,
+          `-w '\\n%{http_code}' https://${NET}.11:10250${path}`,
       );
 
     before(async () => {
@@ -77,10 +77,6 @@ describe(
         Labels: { "io.dinv.test": id },
       });
       server = new KubeApiTestServer();
-      await server.start(`${NET}.1`);
-      server.writeKubeconfig(nodeKubeconfig, { node: nodeName });
-      server.writeKubeconfig(join(dir, "admin-kubeconfig"));
-      api = new RestKubeApi(loadKubeConfig(join(dir, "admin-kubeconfig")));
       pki = await testPki(dir);
       writeFileSync(join(dir, "apiserver-cert.pem"), pki.client.certPem);
       writeFileSync(join(dir, "apiserver-key.pem"), pki.client.keyPem, { mode: 0o600 });
@@ -125,7 +121,7 @@ describe(
     it("refuses a kubelet host without its kubeconfig, in one line", async () => {
       assertOk(await box.dinv(["personality", "add", EXAMPLE]), "personality add examples/kubelet-host");
       const ls = await box.dinv(["personality", "ls"]);
-      assert.match(ls.stdout, /^kubelet +dinv-examples\/kubelet:latest +https:10250 /m);
+      assert.match(ls.stdout, /^kubelet +dinv-examples\/kubelet:latest +10250\/https /m);
       assertCleanFailure(
         await box.dinv([
           "create",
@@ -152,6 +148,12 @@ describe(
         await box.docker(["--context", target, "import", tiny, POD_IMAGE]),
         "docker import into the node's engine",
       );
+      // The network's gateway address exists once a container is on it (at network create on
+      // Docker Engine, at the first container on Podman's CNI bridge).
+      await server.start(`${NET}.1`);
+      server.writeKubeconfig(nodeKubeconfig, { node: nodeName });
+      server.writeKubeconfig(join(dir, "admin-kubeconfig"));
+      api = new RestKubeApi(loadKubeConfig(join(dir, "admin-kubeconfig")));
 
       const created = await box.dinv([
         "create",
