@@ -2,7 +2,7 @@
 // the CLI bundle's settings (scripts/bundle.mjs) with the Kubernetes client inside it and no
 // chunks, so the image needs node and this file only. Run from the repository: it bundles src/.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, URL } from "node:url";
 import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
