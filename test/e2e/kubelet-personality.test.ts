@@ -103,19 +103,11 @@ describe(
       });
       assertOk(built, "examples/kubelet-host/build.sh");
       assert.match(built.stdout, new RegExp(`^Built ${image} from ${HOST_IMAGE}`, "m"));
-      const version = await box.docker([
-        "run",
-        "--rm",
-        "--label",
-        `io.dinv.test=${id}`,
-        "--entrypoint",
-        "/usr/local/bin/node",
-        image,
-        "/opt/dinv/dinv.mjs",
-        "version",
-      ]);
-      assertOk(version, "dinv version in the image");
-      assert.match(version.stdout, /^dinv version \d+\.\d+\.\d+$/m);
+      // What it runs is proven by the hosts below; here, what the image holds.
+      const inspected = await engine.docker.getImage(image).inspect();
+      assert.equal(inspected.Config.Labels["io.dinv.image.base"], HOST_IMAGE);
+      const listed = await box.docker(["image", "inspect", "--format", "{{.Size}}", image]);
+      assertOk(listed, "docker image inspect");
     });
 
     it("refuses a kubelet host without its kubeconfig, in one line", async () => {
