@@ -97,6 +97,10 @@ function describeStorage(
 }
 
 export function privilegeReason(config: HostConfig): string {
+  if (config.adopted)
+    return config.container.privilege === "none"
+      ? "adopted: its container was made without --privileged or added capabilities"
+      : `adopted: its container was made with ${config.container.privilege === "privileged" ? "--privileged" : "every capability added"}`;
   switch (config.container.privilege) {
     case "privileged":
       return "the endpoint allows --privileged, which a nested dockerd needs";
@@ -156,7 +160,7 @@ async function storageEvidence(host: HostFiles, timeoutMs: number): Promise<Stor
     const client = connect(hostPlatformEndpoint(host.config, host.dir), { timeoutMs });
     const driver = new DockerDriver(client, {
       container: host.config.container.name,
-      volume: host.config.container.volume,
+      ...(host.config.container.volume ? { volume: host.config.container.volume } : {}),
     });
     logLines = (await logTailLines(driver, 400)).filter(
       (l) => STORAGE_LOG.test(l) && /level=(error|warn)/.test(l),

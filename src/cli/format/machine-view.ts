@@ -82,10 +82,11 @@ export function authOptionsView(config: HostConfig, paths: StorePaths): Record<s
   return {
     CertDir: paths.certsDir,
     CaCertPath: host(config.files.ca),
-    CaPrivateKeyPath: join(paths.certsDir, "ca-key.pem"),
+    CaPrivateKeyPath: config.adopted ? host(config.adopted.caKey) : join(paths.certsDir, "ca-key.pem"),
     CaCertRemotePath: "/certs/server/ca.pem",
-    ServerCertPath: host(config.files.serverCert),
-    ServerKeyPath: host(config.files.serverKey),
+    // An adopted host's server files stay where its maker put them (src/host/adopt.ts).
+    ServerCertPath: config.files.serverCert ? host(config.files.serverCert) : "",
+    ServerKeyPath: config.files.serverKey ? host(config.files.serverKey) : "",
     ClientKeyPath: host(config.files.clientKey),
     ServerCertRemotePath: "/certs/server/cert.pem",
     ServerKeyRemotePath: "/certs/server/key.pem",
