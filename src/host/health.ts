@@ -7,7 +7,7 @@
 import { engineHttp } from "../engine/http-client.js";
 import { hostEngineEndpoint, hostPlatformEndpoint } from "../engine/host-endpoints.js";
 import type { HostConfig } from "../store/host-config.js";
-import type { HostFiles } from "./state.js";
+import { hostState, type HostFiles } from "./state.js";
 
 /** The parts of the engine's /info this reads. */
 export interface EngineInfo {
@@ -131,6 +131,23 @@ function describeCgroups(config: HostConfig, info: EngineInfo): string {
       ? "the containerVM's kernel does not offer them"
       : "those controllers are not delegated to the host's container by its endpoint";
   return `${head}: no ${missing.join(", ")} limits for the host's containers (${cause})`;
+}
+
+/**
+ * The health of a host whose engine answers now; undefined when it is stopped, is no engine
+ * (a registry cache), or does not answer in time (`inspect` shows what it can without it).
+ */
+export async function healthIfAnswering(
+  host: HostFiles,
+  timeoutMs = 10_000,
+): Promise<HostHealth | undefined> {
+  if (host.config.personality !== "docker") return undefined;
+  try {
+    if ((await hostState(host, timeoutMs)).state !== "Running") return undefined;
+    return await hostHealth(host, timeoutMs);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Read a running host's engine /info and, when it fell back to vfs, the evidence of why. */

@@ -116,7 +116,11 @@ function capitalise(value: unknown): unknown {
  * HostOptions, Name), then dinv's own config, capitalised. `.Driver` is docker-machine's driver
  * object (dinv's driver name is `.DriverName`, as there).
  */
-export function inspectView(config: HostConfig, paths: StorePaths): Record<string, unknown> {
+export function inspectView(
+  config: HostConfig,
+  paths: StorePaths,
+  health?: Record<string, unknown>,
+): Record<string, unknown> {
   const own = capitalise(config) as Record<string, unknown>;
   delete own.Driver;
   const mib = (bytes: number | undefined) => (bytes === undefined ? 0 : Math.round(bytes / 2 ** 20));
@@ -147,6 +151,8 @@ export function inspectView(config: HostConfig, paths: StorePaths): Record<strin
       AuthOptions: authOptionsView(config, paths),
     },
     ...own,
+    // Read from the running engine (healthView): absent when the host does not answer.
+    ...(health ? { Health: health } : {}),
   };
 }
 
