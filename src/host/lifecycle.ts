@@ -6,6 +6,8 @@ import { hostPersonality, openHost, type OpenHost } from "./open.js";
 import { DinvError } from "../errors.js";
 import { speaksDockerApi } from "../store/host-config.js";
 import { registerContext } from "./context.js";
+import { dockerConfigDir } from "../store/docker-context.js";
+import { dockerContextOwner } from "../store/docker-context-writer.js";
 import type { HostState } from "../drivers/driver.js";
 
 /**
@@ -58,7 +60,10 @@ async function followNewAddress(store: HostStore, name: string, progress: Progre
       `${name} came up at ${after.config.network.address}, not in its certificate: regenerating it`,
     );
     await regenerateHostCertificates(store, name, progress);
-  } else if (speaksDockerApi(after.config)) await registerContext(store, after.config);
+  } else if (speaksDockerApi(after.config) && dockerContextOwner(dockerConfigDir(), name) === "dinv") {
+    // Only the context create (or adopt) registered follows the new URL: --no-context stays so.
+    await registerContext(store, after.config);
+  }
 }
 
 /** An adopted host's certificate is its maker's: a mismatch shows as the TLS error of the wait. */
