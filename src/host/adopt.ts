@@ -108,7 +108,11 @@ export async function adoptHost(
 
   const hostDir = store.claim(name);
   try {
-    progress.step("issuing dinv's client certificate from your CA");
+    progress.step(
+      userClient
+        ? "keeping your CA and client certificate"
+        : "issuing dinv's client certificate from your CA",
+    );
     const pair = userClient ?? (await issueClient(ca));
     await writeFilesAtomically([
       publicFile(join(hostDir, HOST_FILES.ca), ca.certPem),
@@ -117,7 +121,7 @@ export async function adoptHost(
       privateFile(join(hostDir, HOST_FILES.clientKey), pair.keyPem),
     ]);
     const endpointTls = copyEndpointTls(endpoint, hostDir);
-    progress.done(userClient ? "your own client certificate, kept" : undefined);
+    progress.done();
 
     const privileged = container.HostConfig.Privileged === true;
     const explicit = container.HostConfig.CapAdd?.includes("ALL") === true;
@@ -281,7 +285,7 @@ export function readUserCa(
 }
 
 /** The user's own client pair: signed by the CA, with its key. */
-function readUserClient(certPath: string | undefined, keyPath: string | undefined, ca: UserCa) {
+export function readUserClient(certPath: string | undefined, keyPath: string | undefined, ca: UserCa) {
   if (!certPath || !keyPath) throw new AdoptError("--tls-cert and --tls-key go together");
   const cert = parseCertificate(certPath, "--tls-cert");
   if (!cert.checkIssued(ca.cert) || !cert.verify(ca.cert.publicKey))

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { AdoptError, readUserCa } from "../../src/host/adopt.js";
+import { AdoptError, readUserCa, readUserClient } from "../../src/host/adopt.js";
 import { createCertificateAuthority, issueClientCertificate } from "../../src/pki/certificates.js";
 import { madeByDinv } from "../../src/store/host-config.js";
 import { sampleHostConfig } from "../helpers/host-config.js";
@@ -50,6 +50,24 @@ describe("adopt: the user's CA and what an adopted host refuses", () => {
       () => readUserCa(join(dir, "missing.pem"), join(dir, "junk.pem")),
       /cannot read --tls-ca-cert .*ENOENT/,
     );
+  });
+
+  it("keeps the user's own client pair only when the CA issued it and the key is its own", async () => {
+    const ca = await createCertificateAuthority({ keyType: "rsa-2048" });
+    const userCa = readUserCa(file("uca.pem", ca.certPem), file("uca-key.pem", ca.keyPem));
+    const mine = await issueClientCertificate(ca);
+    const kept = readUserClient(file("mine.pem", mine.certPem), file("mine-key.pem", mine.keyPem), userCa);
+    assert.equal(kept.certPem.trim(), mine.certPem.trim());
+    const stranger = await issueClientCertificate(await createCertificateAuthority({ keyType: "rsa-2048" }));
+    assert.throws(
+      () => readUserClient(file("s.pem", stranger.certPem), file("s-key.pem", stranger.keyPem), userCa),
+      /--tls-cert .* was not issued by --tls-ca-cert/,
+    );
+    assert.throws(
+      () => readUserClient(file("mine2.pem", mine.certPem), file("s-key2.pem", stranger.keyPem), userCa),
+      /--tls-key .* is not the key of --tls-cert/,
+    );
+    assert.throws(() => readUserClient(join(dir, "mine.pem"), undefined, userCa), /go together/);
   });
 
   it("refuses to recreate or write into an adopted host, naming why", () => {
