@@ -1,7 +1,7 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
 import { DinvError, errorMessage } from "../errors.js";
-import type { HostConfig } from "../store/host-config.js";
+import { madeByDinv, type HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { copyCacheVolume } from "./cache-copy.js";
 import { machineNames } from "./create.js";
@@ -78,6 +78,7 @@ export async function resizeHost(
     throw new ResizeError("nothing to change", { hint: "pass --cpus, --memory or --cache-size" });
   const host = openHost(store, name);
   const { client, driver, config } = host;
+  const oldVolume = madeByDinv(config, "resize").volume;
   const personality = await hostPersonality(host);
   const profile = await detectEngine(client);
   const plan = planResize(config, change, profile.capabilities.volumeCapacityOption, profile.flavor);
@@ -87,7 +88,6 @@ export async function resizeHost(
     throw new ResizeError(`the container of ${name} is missing on ${client.endpoint.url}`, {
       hint: `remove the host with \`dinv rm -f ${name}\``,
     });
-  const oldVolume = config.container.volume;
   const newVolume = plan.moveCache ? nextCacheVolume(config) : oldVolume;
   const next: HostConfig = {
     ...config,

@@ -1,6 +1,7 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
 import { DinvError } from "../errors.js";
+import { madeByDinv } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { ensureImage } from "./image-pull.js";
 import { hostPersonality, openHost } from "./open.js";
@@ -27,6 +28,7 @@ export async function upgradeHost(
   progress: Progress,
 ): Promise<UpgradeResult> {
   const host = openHost(store, name);
+  madeByDinv(host.config, "upgrade");
   const personality = await hostPersonality(host);
   const { client, driver, config } = host;
   // Without --image: the reference the host runs, read again (a rebuilt or re-pushed tag moves it).
