@@ -70,6 +70,11 @@ describe(`Testcontainers against a dinv host (real ${ENGINE_NAME})`, () => {
 
     const printed = await box.dinv(["env", "--shell", "bash", "--testcontainers", host]);
     assertOk(printed, "env --testcontainers");
+    assert.doesNotMatch(
+      printed.stderr,
+      /warning/,
+      "a host on a network has its containers' ports at its address",
+    );
     const names = [...printed.stdout.matchAll(/^export (\w+)=/gm)].map((m) => m[1] as string);
     const script = `eval "$(${DINV_BIN} env --shell bash --testcontainers ${host})" && env -0`;
     const evaluated = await box.sh(script);
