@@ -1,14 +1,9 @@
 /**
  * A service image for the e2e tests, made here since no registry is reachable:
- * test/fixtures/hello/hello.c built static with the machine's gcc, alone in a root filesystem
- * tar for `docker import` (its command: HELLO_IMPORT_CHANGES).
+ * test/fixtures/hello/hello.c built static, alone in a root filesystem tar for `docker import`
+ * (its command: HELLO_IMPORT_CHANGES).
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pack } from "tar-stream";
-import { REPO_ROOT } from "./cli.js";
+import { buildStatic, singleBinaryRootfs } from "./static-image.js";
 
 /** The port hello.c answers HTTP on. */
 export const HELLO_PORT = 8080;
@@ -16,26 +11,6 @@ export const HELLO_PORT = 8080;
 /** `docker import -c` changes that make the tar a runnable image. */
 export const HELLO_IMPORT_CHANGES = ['CMD ["/hello"]', `EXPOSE ${HELLO_PORT}`];
 
-export async function helloRootfsTar(): Promise<Buffer> {
-  const dir = mkdtempSync(join(tmpdir(), "dinv-hello-"));
-  try {
-    const binary = join(dir, "hello");
-    execFileSync("gcc", [
-      "-static",
-      "-Os",
-      "-s",
-      "-o",
-      binary,
-      join(REPO_ROOT, "test", "fixtures", "hello", "hello.c"),
-    ]);
-    const archive = pack();
-    archive.entry({ name: "tmp/", type: "directory", mode: 0o1777 });
-    archive.entry({ name: "hello", mode: 0o755 }, readFileSync(binary));
-    archive.finalize();
-    const chunks: Buffer[] = [];
-    for await (const chunk of archive) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+export function helloRootfsTar(): Promise<Buffer> {
+  return singleBinaryRootfs("hello", buildStatic("test/fixtures/hello/hello.c"));
 }
