@@ -10,6 +10,7 @@ import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
 import { definePrune } from "./commands/prune.js";
 import { defineScp } from "./commands/scp.js";
+import { defineSwarm } from "./commands/swarm.js";
 import { defineTransfer } from "./commands/transfer.js";
 import { defineUse } from "./commands/use.js";
 import { versionLine } from "./version.js";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   defineUse(program);
   defineImage(program);
   defineKubelet(program);
+  defineSwarm(program);
 
   return program;
 }
