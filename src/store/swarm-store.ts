@@ -10,7 +10,13 @@ import * as z from "zod/mini";
 import { en } from "zod/v4/locales";
 import { DinvError } from "../errors.js";
 import { validateHostName } from "./names.js";
-import { ensurePrivateDir, readPrivateFile, storeFsError, StoreError, writePrivateFile } from "./secure-fs.js";
+import {
+  ensurePrivateDir,
+  readPrivateFile,
+  storeFsError,
+  StoreError,
+  writePrivateFile,
+} from "./secure-fs.js";
 
 z.config(en());
 
@@ -102,18 +108,26 @@ export class SwarmStore {
     const parsed = SwarmConfigSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new StoreError(`${file} is not a swarm configuration (${issue?.path.join(".") ?? ""}: ${issue?.message ?? ""})`);
+      throw new StoreError(
+        `${file} is not a swarm configuration (${issue?.path.join(".") ?? ""}: ${issue?.message ?? ""})`,
+      );
     }
     return parsed.data;
   }
 
   async save(config: SwarmConfig): Promise<void> {
     const checked = SwarmConfigSchema.parse(config);
-    await writePrivateFile(join(this.swarmDir(config.name), "config.json"), `${JSON.stringify(checked, null, 2)}\n`);
+    await writePrivateFile(
+      join(this.swarmDir(config.name), "config.json"),
+      `${JSON.stringify(checked, null, 2)}\n`,
+    );
   }
 
   async saveTokens(name: string, tokens: JoinTokens): Promise<void> {
-    await writePrivateFile(join(this.swarmDir(name), "tokens.json"), `${JSON.stringify(TokensSchema.parse(tokens))}\n`);
+    await writePrivateFile(
+      join(this.swarmDir(name), "tokens.json"),
+      `${JSON.stringify(TokensSchema.parse(tokens))}\n`,
+    );
   }
 
   tokens(name: string): JoinTokens {

@@ -15,42 +15,77 @@ export function defineSwarm(program: Command): void {
 
   swarm
     .command("create")
-    .description("create hosts and make them one swarm: managers and workers, spread over the endpoints given")
+    .description(
+      "create hosts and make them one swarm: managers and workers, spread over the endpoints given",
+    )
     .argument("<name>")
     .option("--managers <n>", "manager nodes (odd: 1, 3, 5 keep a quorum)", count, 1)
     .option("--workers <n>", "worker nodes", count, 0)
-    .option("--endpoint <url>", "Docker API endpoint to put nodes on (repeatable: nodes are spread over them)", collect, [])
-    .option("--network <name>", "an existing network on every endpoint that routes between them (default: dinv makes dinv-swarm-NAME)")
+    .option(
+      "--endpoint <url>",
+      "Docker API endpoint to put nodes on (repeatable: nodes are spread over them)",
+      collect,
+      [],
+    )
+    .option(
+      "--network <name>",
+      "an existing network on every endpoint that routes between them (default: dinv makes dinv-swarm-NAME)",
+    )
     .option("--addr-pool <cidr>", "swarm's address pool for overlay networks", "10.215.0.0/16")
     .option("--subnet-size <bits>", "prefix length of each overlay network", count, 24)
     .option("--registry-cache <host>", "nodes pull through this dinv registry cache")
     .option("--image <ref>", "host image (default: the docker personality's)")
-    .option("--timeout <seconds>", "how long to wait for each host and for the nodes to be Ready", seconds, 120)
+    .option(
+      "--timeout <seconds>",
+      "how long to wait for each host and for the nodes to be Ready",
+      seconds,
+      120,
+    )
     .option("--no-context", "do not register a docker CLI context for the swarm")
-    .action(async (name: string, opts: { managers: number; workers: number; endpoint: string[]; network?: string; addrPool: string; subnetSize: number; registryCache?: string; image?: string; timeout: number; context: boolean }) => {
-      const { createSwarm } = await import("../../host/swarm/swarm.js");
-      const store = await openStore();
-      const started = Date.now();
-      const config = await createSwarm(
-        store,
-        {
-          name,
-          managers: opts.managers,
-          workers: opts.workers,
-          endpoints: opts.endpoint.map((endpoint) => ({ endpoint })),
-          ...(opts.network ? { network: opts.network } : {}),
-          addrPool: opts.addrPool,
-          subnetSize: opts.subnetSize,
-          ...(opts.registryCache ? { registryCache: opts.registryCache } : {}),
-          ...(opts.image ? { image: opts.image } : {}),
-          timeoutSeconds: opts.timeout,
-          dockerContext: opts.context,
+    .action(
+      async (
+        name: string,
+        opts: {
+          managers: number;
+          workers: number;
+          endpoint: string[];
+          network?: string;
+          addrPool: string;
+          subnetSize: number;
+          registryCache?: string;
+          image?: string;
+          timeout: number;
+          context: boolean;
         },
-        stderrProgress(),
-      );
-      out(`Swarm "${name}" is ready: ${config.nodes.length} node(s) in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-      out(`Point your Docker client at it: eval $(dinv swarm env ${name})${opts.context ? `, or docker --context ${name} node ls` : ""}`);
-    });
+      ) => {
+        const { createSwarm } = await import("../../host/swarm/swarm.js");
+        const store = await openStore();
+        const started = Date.now();
+        const config = await createSwarm(
+          store,
+          {
+            name,
+            managers: opts.managers,
+            workers: opts.workers,
+            endpoints: opts.endpoint.map((endpoint) => ({ endpoint })),
+            ...(opts.network ? { network: opts.network } : {}),
+            addrPool: opts.addrPool,
+            subnetSize: opts.subnetSize,
+            ...(opts.registryCache ? { registryCache: opts.registryCache } : {}),
+            ...(opts.image ? { image: opts.image } : {}),
+            timeoutSeconds: opts.timeout,
+            dockerContext: opts.context,
+          },
+          stderrProgress(),
+        );
+        out(
+          `Swarm "${name}" is ready: ${config.nodes.length} node(s) in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+        );
+        out(
+          `Point your Docker client at it: eval $(dinv swarm env ${name})${opts.context ? `, or docker --context ${name} node ls` : ""}`,
+        );
+      },
+    );
 
   swarm
     .command("ls")
@@ -72,10 +107,17 @@ export function defineSwarm(program: Command): void {
             const managers = config.nodes.filter((n) => n.role === "manager").length;
             const workers = config.nodes.length - managers;
             const ready = await listNodes(store, config).then(
-              ({ nodes }) => `${nodes.filter((n) => n.Status?.State === "ready").length}/${config.nodes.length}`,
+              ({ nodes }) =>
+                `${nodes.filter((n) => n.Status?.State === "ready").length}/${config.nodes.length}`,
               () => "no manager answers",
             );
-            return [name, String(managers), String(workers), ready, config.endpoints.map((e) => e.url).join(",")];
+            return [
+              name,
+              String(managers),
+              String(workers),
+              ready,
+              config.endpoints.map((e) => e.url).join(","),
+            ];
           } catch (err) {
             return [name, "-", "-", err instanceof DinvError ? err.message : String(err), "-"];
           }
@@ -92,7 +134,9 @@ export function defineSwarm(program: Command): void {
       const { swarmStore, listNodes } = await import("../../host/swarm/swarm.js");
       const store = await openStore();
       const config = swarmStore(store).load(name);
-      const seen = await listNodes(store, config).catch((err: unknown) => ({ error: err instanceof DinvError ? err.message : String(err) }));
+      const seen = await listNodes(store, config).catch((err: unknown) => ({
+        error: err instanceof DinvError ? err.message : String(err),
+      }));
       const view = {
         ...config,
         ...("error" in seen
@@ -106,7 +150,11 @@ export function defineSwarm(program: Command): void {
                   id: node?.ID ?? "",
                   state: node?.Status?.State ?? "missing",
                   availability: node?.Spec.Availability ?? "",
-                  manager: node?.ManagerStatus ? (node.ManagerStatus.Leader ? "Leader" : (node.ManagerStatus.Reachability ?? "")) : "",
+                  manager: node?.ManagerStatus
+                    ? node.ManagerStatus.Leader
+                      ? "Leader"
+                      : (node.ManagerStatus.Reachability ?? "")
+                    : "",
                 };
               }),
             }),
@@ -116,11 +164,14 @@ export function defineSwarm(program: Command): void {
 
   swarm
     .command("env")
-    .description("print the commands that point the docker CLI at a manager of the swarm (the first that answers)")
+    .description(
+      "print the commands that point the docker CLI at a manager of the swarm (the first that answers)",
+    )
     .argument("<name>")
     .option("--shell <shell>", "bash, zsh, fish, powershell, cmd, emacs or tcsh (default: from $SHELL)")
     .action(async (name: string, opts: { shell?: string }) => {
-      const { swarmStore, answeringManager, registerSwarmContext } = await import("../../host/swarm/swarm.js");
+      const { swarmStore, answeringManager, registerSwarmContext } =
+        await import("../../host/swarm/swarm.js");
       const { hostUrl } = await import("../../host/connection.js");
       const fmt = await import("../format/shell-env.js");
       const store = await openStore();
@@ -135,7 +186,9 @@ export function defineSwarm(program: Command): void {
         ["DOCKER_CERT_PATH", store.hostDir(manager.name)],
         ["DOCKER_MACHINE_NAME", manager.name],
       ];
-      out(fmt.formatEnv(vars, shell, { commandHint: fmt.hintCommandLine(["dinv", ...process.argv.slice(2)]) }));
+      out(
+        fmt.formatEnv(vars, shell, { commandHint: fmt.hintCommandLine(["dinv", ...process.argv.slice(2)]) }),
+      );
     });
 
   swarm
@@ -153,7 +206,11 @@ export function defineSwarm(program: Command): void {
       const config = await scaleSwarm(
         store,
         name,
-        { ...(opts.managers !== undefined ? { managers: opts.managers } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), timeoutSeconds: opts.timeout },
+        {
+          ...(opts.managers !== undefined ? { managers: opts.managers } : {}),
+          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+          timeoutSeconds: opts.timeout,
+        },
         stderrProgress(),
       );
       const managers = config.nodes.filter((n) => n.role === "manager").length;

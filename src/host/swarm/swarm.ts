@@ -15,7 +15,11 @@ import { resolveEndpoint, type EndpointFlags } from "../../engine/resolve.js";
 import { hostUrl } from "../../engine/host-endpoints.js";
 import { DinvError } from "../../errors.js";
 import { dockerConfigDir } from "../../store/docker-context.js";
-import { dockerContextOwner, removeDockerContext, writeDockerContext } from "../../store/docker-context-writer.js";
+import {
+  dockerContextOwner,
+  removeDockerContext,
+  writeDockerContext,
+} from "../../store/docker-context-writer.js";
 import type { HostConfig } from "../../store/host-config.js";
 import type { HostStore } from "../../store/host-store.js";
 import { MAX_HOST_NAME, validateHostName } from "../../store/names.js";
@@ -29,7 +33,7 @@ import {
 } from "../../store/swarm-store.js";
 import { createHost } from "../create.js";
 import type { EngineOptionFlags } from "../engine-options.js";
-import { innerClient, openConfig } from "../open.js";
+import { innerClient } from "../open.js";
 import type { Progress } from "../progress.js";
 import { removeHost } from "../remove.js";
 import { connect } from "../../engine/client.js";
@@ -83,7 +87,12 @@ function nextIndex(config: SwarmConfig, role: SwarmRole): number {
 }
 
 /** Check counts, the name and the address pool before anything is made. */
-export function checkSwarmOptions(options: Pick<SwarmCreateOptions, "name" | "managers" | "workers" | "addrPool" | "subnetSize" | "endpoints" | "network">): void {
+export function checkSwarmOptions(
+  options: Pick<
+    SwarmCreateOptions,
+    "name" | "managers" | "workers" | "addrPool" | "subnetSize" | "endpoints" | "network"
+  >,
+): void {
   validateHostName(options.name);
   if (options.name.length > MAX_HOST_NAME - 6)
     throw new SwarmError(`swarm name "${options.name}" is too long: node names add up to 6 characters`);
@@ -92,8 +101,13 @@ export function checkSwarmOptions(options: Pick<SwarmCreateOptions, "name" | "ma
   if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > 50)
     throw new SwarmError(`--workers must be a whole number from 0 to 50, not ${options.workers}`);
   if (options.addrPool !== undefined && !/^(\d{1,3})(\.\d{1,3}){3}\/(\d{1,2})$/.test(options.addrPool))
-    throw new SwarmError(`--addr-pool "${options.addrPool}" is not an IPv4 CIDR`, { hint: `e.g. ${DEFAULT_ADDR_POOL}` });
-  if (options.subnetSize !== undefined && (!Number.isInteger(options.subnetSize) || options.subnetSize < 16 || options.subnetSize > 28))
+    throw new SwarmError(`--addr-pool "${options.addrPool}" is not an IPv4 CIDR`, {
+      hint: `e.g. ${DEFAULT_ADDR_POOL}`,
+    });
+  if (
+    options.subnetSize !== undefined &&
+    (!Number.isInteger(options.subnetSize) || options.subnetSize < 16 || options.subnetSize > 28)
+  )
     throw new SwarmError(`--subnet-size must be from 16 to 28`);
   if (options.endpoints.length > 1 && options.network === undefined)
     throw new SwarmError("nodes on several endpoints need a network that routes between them", {
@@ -102,11 +116,17 @@ export function checkSwarmOptions(options: Pick<SwarmCreateOptions, "name" | "ma
 }
 
 /** Create the hosts, `swarm init` on the first manager, join the others, wait until every node is Ready. */
-export async function createSwarm(store: HostStore, options: SwarmCreateOptions, progress: Progress): Promise<SwarmConfig> {
+export async function createSwarm(
+  store: HostStore,
+  options: SwarmCreateOptions,
+  progress: Progress,
+): Promise<SwarmConfig> {
   checkSwarmOptions(options);
   const swarms = swarmStore(store);
   if (store.exists(options.name))
-    throw new SwarmError(`a host named "${options.name}" exists: the swarm's docker context would clash with it`);
+    throw new SwarmError(
+      `a host named "${options.name}" exists: the swarm's docker context would clash with it`,
+    );
   const endpoints = (options.endpoints.length ? options.endpoints : [{}]).map((flags) => ({
     flags,
     url: resolveEndpoint(flags).url,
@@ -129,14 +149,28 @@ export async function createSwarm(store: HostStore, options: SwarmCreateOptions,
   try {
     for (const [i, e] of endpoints.entries()) {
       const entry = config.endpoints[i];
-      if (entry?.madeByDinv) await ensureSwarmNetwork(connect(resolveEndpoint(e.flags), { timeoutMs: 30_000 }), config.name, entry.network, progress);
+      if (entry?.madeByDinv)
+        await ensureSwarmNetwork(
+          connect(resolveEndpoint(e.flags), { timeoutMs: 30_000 }),
+          config.name,
+          entry.network,
+          progress,
+        );
     }
     await swarms.save(config);
     const wanted: Array<{ host: string; role: SwarmRole; endpoint: number }> = [];
-    for (let i = 1; i <= options.managers; i++) wanted.push({ host: nodeName(config.name, "manager", i), role: "manager", endpoint: 0 });
-    for (let i = 1; i <= options.workers; i++) wanted.push({ host: nodeName(config.name, "worker", i), role: "worker", endpoint: 0 });
+    for (let i = 1; i <= options.managers; i++)
+      wanted.push({ host: nodeName(config.name, "manager", i), role: "manager", endpoint: 0 });
+    for (let i = 1; i <= options.workers; i++)
+      wanted.push({ host: nodeName(config.name, "worker", i), role: "worker", endpoint: 0 });
     wanted.forEach((w, i) => (w.endpoint = i % endpoints.length));
-    config = await addNodes(store, config, wanted.map((w) => ({ ...w, flags: endpoints[w.endpoint]?.flags ?? {} })), options, progress);
+    config = await addNodes(
+      store,
+      config,
+      wanted.map((w) => ({ ...w, flags: endpoints[w.endpoint]?.flags ?? {} })),
+      options,
+      progress,
+    );
     if (options.dockerContext) await registerSwarmContext(store, config, progress);
     return config;
   } catch (err) {
@@ -161,7 +195,13 @@ type HostOptions = Pick<SwarmCreateOptions, "image" | "engine" | "timeoutSeconds
  * yet, managers joining one at a time (raft grows by one member at a time), workers together.
  * Each node is recorded as soon as its host exists, so a failure leaves a record rm can follow.
  */
-async function addNodes(store: HostStore, initial: SwarmConfig, nodes: NewNode[], options: HostOptions, progress: Progress): Promise<SwarmConfig> {
+async function addNodes(
+  store: HostStore,
+  initial: SwarmConfig,
+  nodes: NewNode[],
+  options: HostOptions,
+  progress: Progress,
+): Promise<SwarmConfig> {
   const swarms = swarmStore(store);
   let config = initial;
   const networkOf = (url: string) => config.endpoints.find((e) => e.url === url)?.network;
@@ -181,7 +221,7 @@ async function addNodes(store: HostStore, initial: SwarmConfig, nodes: NewNode[]
           ...(options.registryCache ? { registryCache: options.registryCache } : {}),
           timeoutSeconds: options.timeoutSeconds,
           keepOnFailure: false,
-          dockerContext: false,
+          dockerContext: true,
         },
         { step: () => undefined, done: () => undefined, warn: (m) => progress.warn(`${node.host}: ${m}`) },
       );
@@ -192,9 +232,17 @@ async function addNodes(store: HostStore, initial: SwarmConfig, nodes: NewNode[]
     const node = nodes[i];
     if (node && result.status === "fulfilled") hosts.set(node.host, result.value);
   });
-  config = { ...config, nodes: [...config.nodes, ...nodes.filter((n) => hosts.has(n.host)).map(({ host, role }) => ({ host, role }))] };
+  config = {
+    ...config,
+    nodes: [
+      ...config.nodes,
+      ...nodes.filter((n) => hosts.has(n.host)).map(({ host, role }) => ({ host, role })),
+    ],
+  };
   await swarms.save(config);
-  const failed = made.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof DinvError ? r.reason.userMessage : String(r.reason)] : []));
+  const failed = made.flatMap((r) =>
+    r.status === "rejected" ? [r.reason instanceof DinvError ? r.reason.userMessage : String(r.reason)] : [],
+  );
   if (failed.length) throw new SwarmError(failed.join("; "));
   progress.done();
 
@@ -214,7 +262,9 @@ async function addNodes(store: HostStore, initial: SwarmConfig, nodes: NewNode[]
         SubnetSize: config.subnetSize,
       }),
     );
-    const info = (await call(engine, () => engine.docker.swarmInspect())) as { JoinTokens: { Worker: string; Manager: string } };
+    const info = (await call(engine, () => engine.docker.swarmInspect())) as {
+      JoinTokens: { Worker: string; Manager: string };
+    };
     tokens = { worker: info.JoinTokens.Worker, manager: info.JoinTokens.Manager };
     await swarms.saveTokens(config.name, tokens);
     managerAddress = host.network.address;
@@ -267,7 +317,10 @@ interface SwarmNode {
 }
 
 /** The swarm's nodes as a manager sees them (the first manager that answers). */
-export async function listNodes(store: HostStore, config: SwarmConfig): Promise<{ manager: string; nodes: SwarmNode[] }> {
+export async function listNodes(
+  store: HostStore,
+  config: SwarmConfig,
+): Promise<{ manager: string; nodes: SwarmNode[] }> {
   const { config: host, engine } = await answeringManager(store, config);
   const nodes = (await call(engine, () => engine.docker.listNodes())) as SwarmNode[];
   return { manager: host.name, nodes };
@@ -279,7 +332,9 @@ async function waitNodes(store: HostStore, config: SwarmConfig, timeoutSeconds: 
   let missing: string[] = [];
   while (Date.now() < deadline) {
     const { nodes } = await listNodes(store, config).catch(() => ({ nodes: [] as SwarmNode[] }));
-    const ready = new Set(nodes.filter((n) => n.Status?.State === "ready").map((n) => n.Description?.Hostname));
+    const ready = new Set(
+      nodes.filter((n) => n.Status?.State === "ready").map((n) => n.Description?.Hostname),
+    );
     missing = config.nodes.map((n) => n.host).filter((h) => !ready.has(h));
     if (missing.length === 0) return;
     await new Promise((r) => setTimeout(r, 500));
@@ -291,14 +346,20 @@ async function waitNodes(store: HostStore, config: SwarmConfig, timeoutSeconds: 
  * The first manager (in the swarm's order) whose engine answers and is a reachable manager of
  * the swarm: what env, inspect and scale talk to, so one manager down changes nothing.
  */
-export async function answeringManager(store: HostStore, config: SwarmConfig): Promise<{ config: HostConfig; engine: EngineClient }> {
+export async function answeringManager(
+  store: HostStore,
+  config: SwarmConfig,
+): Promise<{ config: HostConfig; engine: EngineClient }> {
   const tried: string[] = [];
   for (const node of config.nodes.filter((n) => n.role === "manager")) {
     try {
       const host = store.load(node.host);
       const engine = innerFor(store, host, 3_000);
-      const info = (await call(engine, () => engine.docker.info())) as { Swarm?: { ControlAvailable?: boolean; LocalNodeState?: string } };
-      if (info.Swarm?.ControlAvailable && info.Swarm.LocalNodeState === "active") return { config: host, engine };
+      const info = (await call(engine, () => engine.docker.info())) as {
+        Swarm?: { ControlAvailable?: boolean; LocalNodeState?: string };
+      };
+      if (info.Swarm?.ControlAvailable && info.Swarm.LocalNodeState === "active")
+        return { config: host, engine };
       tried.push(`${node.host} (not an active manager)`);
     } catch (err) {
       tried.push(`${node.host} (${err instanceof DinvError ? err.message : (err as Error).message})`);
@@ -319,7 +380,12 @@ export interface ScaleOptions {
  * Grow or shrink the swarm. Shrinking keeps the quorum: a manager is demoted (through another
  * manager) before its node leaves; every node leaving is drained first so its tasks move.
  */
-export async function scaleSwarm(store: HostStore, name: string, options: ScaleOptions, progress: Progress): Promise<SwarmConfig> {
+export async function scaleSwarm(
+  store: HostStore,
+  name: string,
+  options: ScaleOptions,
+  progress: Progress,
+): Promise<SwarmConfig> {
   const swarms = swarmStore(store);
   let config = swarms.load(name);
   const count = (role: SwarmRole) => config.nodes.filter((n) => n.role === role).length;
@@ -338,9 +404,23 @@ export async function scaleSwarm(store: HostStore, name: string, options: ScaleO
       const nodes: NewNode[] = [];
       for (let i = 0; i < target - count(role); i++) {
         const endpoint = config.endpoints[(config.nodes.length + i) % config.endpoints.length];
-        nodes.push({ host: nodeName(name, role, first + i), role, flags: endpointFlagsOf(store, config, endpoint?.url) });
+        nodes.push({
+          host: nodeName(name, role, first + i),
+          role,
+          flags: endpointFlagsOf(store, config, endpoint?.url),
+        });
       }
-      config = await addNodes(store, config, nodes, { timeoutSeconds: options.timeoutSeconds, ...(config.registryCache ? { registryCache: config.registryCache } : {}), image: imageOf(store, config) }, progress);
+      config = await addNodes(
+        store,
+        config,
+        nodes,
+        {
+          timeoutSeconds: options.timeoutSeconds,
+          ...(config.registryCache ? { registryCache: config.registryCache } : {}),
+          image: imageOf(store, config),
+        },
+        progress,
+      );
     }
   }
   return config;
@@ -367,7 +447,12 @@ function imageOf(store: HostStore, config: SwarmConfig): string {
 }
 
 /** Demote (a manager), drain, leave, remove the node from the swarm, remove the host. */
-async function removeNode(store: HostStore, config: SwarmConfig, host: string, progress: Progress): Promise<SwarmConfig> {
+async function removeNode(
+  store: HostStore,
+  config: SwarmConfig,
+  host: string,
+  progress: Progress,
+): Promise<SwarmConfig> {
   const swarms = swarmStore(store);
   const others = { ...config, nodes: config.nodes.filter((n) => n.host !== host) };
   const role = config.nodes.find((n) => n.host === host)?.role;
@@ -378,26 +463,35 @@ async function removeNode(store: HostStore, config: SwarmConfig, host: string, p
     if (role === "manager") {
       progress.step(`demoting ${host}`);
       await updateNode(manager, node.ID, { Role: "worker" });
-      await waitUntil(async () => {
-        const n = (await call(manager, () => manager.docker.getNode(node.ID).inspect())) as SwarmNode;
-        return n.ManagerStatus === undefined;
-      }, 60_000, `${host} still a manager after 60 s`);
+      await waitUntil(
+        async () => {
+          const n = (await call(manager, () => manager.docker.getNode(node.ID).inspect())) as SwarmNode;
+          return n.ManagerStatus === undefined;
+        },
+        60_000,
+        `${host} still a manager after 60 s`,
+      );
       progress.done();
     }
     progress.step(`draining ${host}`);
     await updateNode(manager, node.ID, { Availability: "drain" });
-    await waitUntil(async () => {
-      const tasks = (await call(manager, () => manager.docker.listTasks({ filters: JSON.stringify({ node: [node.ID], "desired-state": ["running"] }) }))) as unknown[];
-      return tasks.length === 0;
-    }, 60_000, `tasks still on ${host} after 60 s`);
+    await waitUntil(
+      async () => {
+        const tasks = (await call(manager, () =>
+          manager.docker.listTasks({
+            filters: JSON.stringify({ node: [node.ID], "desired-state": ["running"] }),
+          }),
+        )) as unknown[];
+        return tasks.length === 0;
+      },
+      60_000,
+      `tasks still on ${host} after 60 s`,
+    );
     progress.done();
     progress.step(`${host} leaves the swarm`);
     const leaving = innerFor(store, store.load(host), 30_000);
+    // A node that is down already cannot leave; the manager removes it all the same.
     await call(leaving, () => leaving.docker.swarmLeave({ force: false })).catch(() => undefined);
-    await waitUntil(async () => {
-      const n = (await call(manager, () => manager.docker.getNode(node.ID).inspect())) as SwarmNode;
-      return n.Status?.State === "down";
-    }, 30_000, `${host} not down after leaving`).catch(() => undefined);
     await call(manager, () => manager.docker.getNode(node.ID).remove({ force: true }));
     progress.done();
   }
@@ -408,10 +502,16 @@ async function removeNode(store: HostStore, config: SwarmConfig, host: string, p
   return others;
 }
 
-async function updateNode(engine: EngineClient, id: string, change: Partial<SwarmNode["Spec"]>): Promise<void> {
+async function updateNode(
+  engine: EngineClient,
+  id: string,
+  change: Partial<SwarmNode["Spec"]>,
+): Promise<void> {
   const node = (await call(engine, () => engine.docker.getNode(id).inspect())) as SwarmNode;
   await call(engine, () =>
-    engine.docker.getNode(id).update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, ...change } }),
+    engine.docker
+      .getNode(id)
+      .update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, ...change } }),
   );
 }
 
@@ -429,25 +529,38 @@ async function waitUntil(check: () => Promise<boolean>, ms: number, failure: str
  * swarm's docker context and its folder (tokens included). With force, a node or endpoint that
  * cannot be cleaned is reported and the rest goes on; without, the first failure stops it.
  */
-export async function removeSwarm(store: HostStore, name: string, options: { force: boolean }): Promise<string[]> {
+export async function removeSwarm(
+  store: HostStore,
+  name: string,
+  options: { force: boolean },
+): Promise<string[]> {
   const swarms = swarmStore(store);
   const config = swarms.load(name);
   const notes: string[] = [];
   const results = await Promise.allSettled(
     config.nodes.map(async (n) => {
-      if (store.exists(n.host)) return removeHost(store, n.host, { force: options.force, keepCache: false, fallbackEndpoint: {} });
+      if (store.exists(n.host))
+        return removeHost(store, n.host, { force: options.force, keepCache: false, fallbackEndpoint: {} });
       return [];
     }),
   );
   results.forEach((r, i) => {
     if (r.status === "fulfilled") notes.push(...r.value);
-    else notes.push(`host ${config.nodes[i]?.host}: ${r.reason instanceof DinvError ? r.reason.userMessage : String(r.reason)}`);
+    else
+      notes.push(
+        `host ${config.nodes[i]?.host}: ${r.reason instanceof DinvError ? r.reason.userMessage : String(r.reason)}`,
+      );
   });
   const failedHosts = results.some((r) => r.status === "rejected");
-  if (failedHosts && !options.force) throw new SwarmError(`could not remove every node: ${notes.join("; ")}`, { hint: `use \`dinv swarm rm -f ${name}\`` });
+  if (failedHosts && !options.force)
+    throw new SwarmError(`could not remove every node: ${notes.join("; ")}`, {
+      hint: `use \`dinv swarm rm -f ${name}\``,
+    });
   for (const e of config.endpoints.filter((x) => x.madeByDinv)) {
     try {
-      const client = connect(resolveEndpoint({ endpoint: e.url, ...endpointTls(store, config, e.url) }), { timeoutMs: 30_000 });
+      const client = connect(resolveEndpoint({ endpoint: e.url, ...endpointTls(store, config, e.url) }), {
+        timeoutMs: 30_000,
+      });
       await removeSwarmNetwork(client, name, e.network);
     } catch (err) {
       const message = `network ${e.network} on ${e.url}: ${err instanceof DinvError ? err.userMessage : (err as Error).message}`;
@@ -463,39 +576,64 @@ export async function removeSwarm(store: HostStore, name: string, options: { for
 /** The endpoint's TLS flags as a node's host folder keeps them (none when no node is left there). */
 function endpointTls(store: HostStore, config: SwarmConfig, url: string): EndpointFlags {
   try {
-    const flags = endpointFlagsOf(store, { ...config, nodes: config.nodes.filter((n) => store.exists(n.host)) }, url);
-    const { endpoint: _ignored, ...tls } = flags;
-    return tls;
+    const flags = endpointFlagsOf(
+      store,
+      { ...config, nodes: config.nodes.filter((n) => store.exists(n.host)) },
+      url,
+    );
+    delete flags.endpoint;
+    return flags;
   } catch {
     return {};
   }
 }
 
-async function ensureSwarmNetwork(client: EngineClient, swarm: string, name: string, progress: Progress): Promise<void> {
-  const existing = (await call(client, () => client.docker.getNetwork(name).inspect()).catch(() => undefined)) as
-    | { Labels?: Record<string, string> }
-    | undefined;
+async function ensureSwarmNetwork(
+  client: EngineClient,
+  swarm: string,
+  name: string,
+  progress: Progress,
+): Promise<void> {
+  const existing = (await call(client, () => client.docker.getNetwork(name).inspect()).catch(
+    () => undefined,
+  )) as { Labels?: Record<string, string> } | undefined;
   if (existing) {
     if (existing.Labels?.[SWARM_LABEL] !== swarm)
-      throw new SwarmError(`a network named ${name} exists on ${client.endpoint.url} and is not this swarm's`, {
-        hint: "remove it, or pick another swarm name",
-      });
+      throw new SwarmError(
+        `a network named ${name} exists on ${client.endpoint.url} and is not this swarm's`,
+        {
+          hint: "remove it, or pick another swarm name",
+        },
+      );
     return;
   }
   progress.step(`creating network ${name} on ${client.endpoint.url}`);
-  await call(client, () => client.docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { [SWARM_LABEL]: swarm } }));
+  await call(client, () =>
+    client.docker.createNetwork({
+      Name: name,
+      Driver: "bridge",
+      CheckDuplicate: true,
+      Labels: { [SWARM_LABEL]: swarm },
+    }),
+  );
   progress.done();
 }
 
 async function removeSwarmNetwork(client: EngineClient, swarm: string, name: string): Promise<void> {
   const network = client.docker.getNetwork(name);
-  const info = (await call(client, () => network.inspect()).catch(() => undefined)) as { Labels?: Record<string, string> } | undefined;
+  const info = (await call(client, () => network.inspect()).catch(() => undefined)) as
+    { Labels?: Record<string, string> } | undefined;
   if (!info || info.Labels?.[SWARM_LABEL] !== swarm) return;
   await call(client, () => network.remove());
 }
 
 /** The docker context NAME, pointing at the first manager that answers (dinv swarm env refreshes it). */
-export async function registerSwarmContext(store: HostStore, config: SwarmConfig, progress: Progress, manager?: HostConfig): Promise<void> {
+export async function registerSwarmContext(
+  store: HostStore,
+  config: SwarmConfig,
+  progress: Progress,
+  manager?: HostConfig,
+): Promise<void> {
   const configDir = dockerConfigDir();
   if (dockerContextOwner(configDir, config.name) === "other") {
     progress.warn(`a docker context named "${config.name}" exists and is not dinv's: left as it is`);
