@@ -4,7 +4,13 @@
  * then a create over a kept cache (rm --keep-cache, create again) and `start` of a stopped host.
  */
 import { type BenchContext, HOST_IMAGE, log, removeHosts } from "./lib/context.js";
-import { floorCreateProcess, floorRemove, floorStartProcess, floorStop } from "./lib/floor-run.js";
+import {
+  cliFloorCreateProcess,
+  floorCreateProcess,
+  floorRemove,
+  floorStartProcess,
+  floorStop,
+} from "./lib/floor-run.js";
 import { makeFloorPki } from "./lib/pki.js";
 import { goal, type PartReport, type Table } from "./lib/report.js";
 import { ms, ratio, summarize } from "./lib/stats.js";
@@ -12,6 +18,8 @@ import { dinvSteps, medianSteps } from "./lib/steps.js";
 import { cjsPackages, traceTable, tracedDinv } from "./lib/trace.js";
 
 export const CREATE_GOAL_RATIO = 1.3;
+/** Against the docker-CLI floor (bench/cli-floor.sh), issue 18's goal. */
+export const CLI_GOAL_RATIO = 1.2;
 /** The floor measured with the CLI tools of the trade (openssl, docker create/cp/start, docker version polls). */
 const DESIGN_FLOOR_MS = 625;
 
@@ -19,6 +27,8 @@ interface Sample {
   dinv: number;
   floor: number;
   floorWork: number;
+  /** The docker-CLI floor; absent for start (the CLI floor is measured for creates). */
+  cli?: number;
 }
 
 export async function benchCreate(ctx: BenchContext, runs: number): Promise<PartReport> {
@@ -35,6 +45,8 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
   await ctx.dinvOk(store, ["rm", "-f", "-y", warm]);
   await floorCreateProcess(ctx, pki, warm);
   await floorRemove(ctx, warm);
+  await cliFloorCreateProcess(ctx, pki, `${warm}-cli`);
+  await floorRemove(ctx, `${warm}-cli`);
 
   const cold: Sample[] = [];
   const kept: Sample[] = [];
@@ -59,11 +71,18 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
       const y = await b();
       return [await a(), y];
     };
+    const cliName = `${name}-cli`;
     const [dinvCold, floorCold] = await pair(
       () => ctx.dinvOk(store, ["create", name]),
       () => floorCreateProcess(ctx, pki, name),
     );
-    cold.push({ dinv: dinvCold.ms, floor: floorCold.ms, floorWork: floorCold.ms - floorCold.result.startup });
+    const cliCold = await cliFloorCreateProcess(ctx, pki, cliName);
+    cold.push({
+      dinv: dinvCold.ms,
+      floor: floorCold.ms,
+      floorWork: floorCold.ms - floorCold.result.startup,
+      cli: cliCold.ms,
+    });
     coldSteps.push(dinvSteps(dinvCold.stderrLines, dinvCold.ms, ctx.prefix));
     floorSteps.push([
       ["process start-up", floorCold.result.startup],
@@ -74,11 +93,19 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
     // Warm: the same name again over the kept cache volume.
     await ctx.dinvOk(store, ["rm", "--keep-cache", "-y", name]);
     await floorRemove(ctx, name, true);
+    await floorRemove(ctx, cliName, true);
     const [dinvKept, floorKept] = await pair(
       () => ctx.dinvOk(store, ["create", name]),
       () => floorCreateProcess(ctx, pki, name, { reuseVolume: true }),
     );
-    kept.push({ dinv: dinvKept.ms, floor: floorKept.ms, floorWork: floorKept.ms - floorKept.result.startup });
+    const cliKept = await cliFloorCreateProcess(ctx, pki, cliName, { reuseVolume: true });
+    await floorRemove(ctx, cliName);
+    kept.push({
+      dinv: dinvKept.ms,
+      floor: floorKept.ms,
+      floorWork: floorKept.ms - floorKept.result.startup,
+      cli: cliKept.ms,
+    });
     keptSteps.push(dinvSteps(dinvKept.stderrLines, dinvKept.ms, ctx.prefix));
 
     // Start of a stopped host.
@@ -110,6 +137,9 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
     const f = summarize(samples.map((s) => s.floor));
     const w = summarize(samples.map((s) => s.floorWork));
     const r = d.median / f.median;
+    const cli = samples.every((s) => s.cli !== undefined)
+      ? summarize(samples.map((s) => s.cli ?? 0))
+      : undefined;
     return [
       what,
       ms(d.median),
@@ -120,6 +150,10 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
       ratio(d.median, f.median),
       `≤ ${CREATE_GOAL_RATIO}×`,
       goal(r <= CREATE_GOAL_RATIO),
+      cli ? ms(cli.median) : "–",
+      cli ? ratio(d.median, cli.median) : "–",
+      cli ? `≤ ${CLI_GOAL_RATIO}×` : "–",
+      cli ? goal(d.median / cli.median <= CLI_GOAL_RATIO) : "–",
     ];
   };
   const main: Table = {
@@ -134,6 +168,10 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
       "ratio (median)",
       "goal",
       "",
+      "docker-CLI floor median",
+      "ratio to it",
+      "goal",
+      "",
     ],
     rows: [
       row("create, new cache volume", cold),
@@ -145,6 +183,7 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
       "Floor = a Node script on the raw engine API, run as its own process: one openssl call for an EC P-256 server certificate, volume create, container create, archive PUT of daemon.json + certificates, start, TLS-verified /_ping every 10 ms. “floor work only” leaves out its ~Node start-up.",
       `Anchor from docs/architecture.md: the floor with CLI tools (openssl, docker create/cp/start, docker CLI polls) was 625 ms median on a quiet machine; this run's floor is ${ratio(summarize(cold.map((s) => s.floor)).median, DESIGN_FLOOR_MS)} of that, a measure of how loaded the machine was (compare ratios, not absolute times).`,
       `Floor readiness polls per create (median): ${summarize(floorPolls).median}.`,
+      "docker-CLI floor = bench/cli-floor.sh, run right after each dinv/floor pair: openssl for the server certificate, `docker volume create`, `docker create` with the same explicit flags, `docker cp` of the same files, `docker start`, then `docker version` over TLS every 10 ms until it answers.",
     ],
   };
   const stepTable = (title: string, steps: Array<Array<[string, number]>>): Table => ({

@@ -11,7 +11,7 @@ import { request } from "node:https";
 import { createServer } from "node:net";
 import { pathToFileURL } from "node:url";
 import { EXPLICIT_PRIVILEGE } from "../src/engine/container-rights.js";
-import { daemonJson } from "../src/personalities/docker/daemon-json.js";
+import { daemonJson } from "../src/personalities/daemon-json.js";
 import { rawEngine, type RawEngine } from "./lib/engine.js";
 import { issueFloorServer, type FloorPki } from "./lib/pki.js";
 import { tar } from "./lib/tar.js";
@@ -50,7 +50,7 @@ export interface FloorResult {
 }
 
 /** The same defaults dinv writes into a host's daemon.json. */
-const DAEMON_JSON = daemonJson({ daemon: {}, flags: [], env: {} });
+export const DAEMON_JSON = daemonJson({ daemon: {}, flags: [], env: {} });
 
 export function floorNames(name: string): { container: string; volume: string } {
   return { container: `floor-${name}`, volume: `floor-${name}-cache` };
@@ -69,7 +69,7 @@ function stepper() {
   };
 }
 
-function freeLoopbackPort(): Promise<number> {
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -17,9 +17,10 @@ await build({
   platform: "node",
   target: "node20",
   sourcemap: true,
-  // Native addons (ssh2, cpu-features: dockerode's, never used by dinv) cannot be bundled;
-  // the Kubernetes client is large and loaded only by the long-running kubelet command.
-  external: ["ssh2", "cpu-features", "@kubernetes/client-node"],
+  // docker-modem's ssh2 (with cpu-features' native addon) is never used by dinv: a stub stands in.
+  alias: { ssh2: "./scripts/bundle-stubs/ssh2.cjs" },
+  // The Kubernetes client is large and loaded only by the long-running kubelet command.
+  external: ["@kubernetes/client-node"],
   define: { DINV_VERSION: JSON.stringify(pkg.version) },
   // CommonJS dependencies use require() for Node's modules, and some name files after __filename:
   // give every chunk its own.

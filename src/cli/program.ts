@@ -8,8 +8,10 @@ import { defineKubelet } from "./commands/kubelet.js";
 import { defineLifecycle } from "./commands/lifecycle.js";
 import { defineLogsExec } from "./commands/logs-exec.js";
 import { defineLs } from "./commands/ls.js";
+import { definePersonality } from "./commands/personality.js";
 import { definePrune } from "./commands/prune.js";
 import { defineScp } from "./commands/scp.js";
+import { defineShare } from "./commands/share.js";
 import { defineSwarm } from "./commands/swarm.js";
 import { defineTransfer } from "./commands/transfer.js";
 import { defineUse } from "./commands/use.js";
@@ -41,10 +43,12 @@ export function buildProgram(): Command {
   defineLogsExec(program);
   defineDay2(program);
   defineScp(program);
+  defineShare(program);
   defineTransfer(program);
   definePrune(program);
   defineUse(program);
   defineImage(program);
+  definePersonality(program);
   defineKubelet(program);
   defineSwarm(program);
 

@@ -45,6 +45,12 @@ export interface Capabilities {
   volumeStores: boolean;
   /** Images arrive only by pull from a registry (a VCH has no load, import or build). */
   pullOnly: boolean;
+  /**
+   * A container's security settings are applied: `CapAdd`/`CapDrop`, `SecurityOpt` (seccomp,
+   * no-new-privileges), `ReadonlyRootfs`, `Sysctls`, `GroupAdd` (VIC passes none of them to its
+   * port layer: each container is a VM; docs/vic.md).
+   */
+  containerSecurity: boolean;
 }
 
 const CAPABILITIES: Record<Flavor, Capabilities> = {
@@ -65,6 +71,7 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     statsCpuUnit: "nanoseconds",
     volumeStores: false,
     pullOnly: false,
+    containerSecurity: true,
   },
   podman: {
     privileged: true,
@@ -83,6 +90,7 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     statsCpuUnit: "nanoseconds",
     volumeStores: false,
     pullOnly: false,
+    containerSecurity: true,
   },
   vic: {
     privileged: false,
@@ -101,6 +109,7 @@ const CAPABILITIES: Record<Flavor, Capabilities> = {
     statsCpuUnit: "MHz",
     volumeStores: true,
     pullOnly: true,
+    containerSecurity: false,
   },
 };
 

@@ -29,6 +29,11 @@ export const ULIMIT_LADDER: readonly ContainerUlimits[] = [
   { nofile: 4096, nproc: 4096 },
 ];
 
+/** The engine's message says it refused a privileged container's rights (this machine: CAP_SYS_RESOURCE). */
+export function privilegeRefused(message: string): boolean {
+  return !RLIMIT_REFUSED.test(message) && PRIVILEGE_REFUSED.test(message);
+}
+
 export type StartOutcome = "started" | "rlimit-refused" | "privilege-refused";
 
 /**

@@ -84,7 +84,7 @@ export async function createHost(
   progress: Progress,
 ): Promise<HostConfig> {
   const name = validateHostName(options.name);
-  const personality = personalityNamed(options.personality ?? "docker");
+  const personality = await personalityNamed(options.personality ?? "docker", store.layout.root);
   const extraSans = (options.tlsSans ?? []).map((san) => (classifySan(san), san));
   const built = buildEngineOptions(options.engine ?? {});
   const engineOptions = { ...built, daemon: { ...built.daemon, ...options.daemonRequired } };
@@ -134,6 +134,7 @@ export async function createHost(
       name,
       driver: "docker",
       personality: personality.name,
+      protocol: personality.protocol,
       createdAt: new Date().toISOString(),
       ...(options.ttlMs ? { expiresAt: new Date(Date.now() + options.ttlMs).toISOString() } : {}),
       endpoint: { url: endpoint.url, ...(endpointTls ? { tls: endpointTls } : {}) },

@@ -1,9 +1,8 @@
-import { personalityNamed } from "../personalities/index.js";
 import { coversAddress, readServerCertificate } from "./certificates.js";
 import { silentProgress, type Progress } from "./progress.js";
 import { refreshNetworkAddress, regenerateHostCertificates } from "./regenerate.js";
 import type { HostStore } from "../store/host-store.js";
-import { openHost, type OpenHost } from "./open.js";
+import { hostPersonality, openHost, type OpenHost } from "./open.js";
 import { DinvError } from "../errors.js";
 import type { HostState } from "../drivers/driver.js";
 
@@ -36,6 +35,7 @@ export async function startHost(
 ): Promise<void> {
   let host = openHost(store, name);
   await refuseIfAlready(host, "Running");
+  await hostPersonality(host); // before anything changes: its personality may have been removed
   if (!certificateCoversAddress(host)) {
     progress.warn(`${host.config.network.address} is not in ${name}'s server certificate: regenerating it`);
     await regenerateHostCertificates(store, name, progress);
@@ -71,10 +71,11 @@ export async function killHost(store: HostStore, name: string): Promise<void> {
 
 export async function restartHost(store: HostStore, name: string, timeoutSeconds: number): Promise<void> {
   const host = openHost(store, name);
+  await hostPersonality(host);
   await host.driver.restart(STOP_TIMEOUT_SECONDS);
   await waitUntilReady(host, timeoutSeconds);
 }
 
 export async function waitUntilReady(host: OpenHost, timeoutSeconds: number): Promise<void> {
-  await personalityNamed(host.config.personality).waitReady(host.config, host.dir, timeoutSeconds * 1000);
+  await (await hostPersonality(host)).waitReady(host.config, host.dir, timeoutSeconds * 1000);
 }

@@ -3,6 +3,8 @@ import { DockerDriver } from "../drivers/docker.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { hostEngineEndpoint, hostPlatformEndpoint } from "../engine/host-endpoints.js";
+import { DinvError } from "../errors.js";
+import type { Personality } from "../personalities/personality.js";
 
 /** A stored host with its driver on its endpoint. */
 export interface OpenHost {
@@ -10,6 +12,8 @@ export interface OpenHost {
   dir: string;
   client: EngineClient;
   driver: DockerDriver;
+  /** The store's root, where added personalities are found. */
+  storeRoot: string;
 }
 
 export function openHost(store: HostStore, name: string, timeoutMs = 30_000): OpenHost {
@@ -25,10 +29,29 @@ export function openConfig(store: HostStore, config: HostConfig, timeoutMs = 30_
     dir,
     client,
     driver: new DockerDriver(client, { container: config.container.name, volume: config.container.volume }),
+    storeRoot: store.layout.root,
   };
 }
 
 /** A client for the host's own Docker engine, verified with the host's certificates. */
 export function innerClient(host: Pick<OpenHost, "config" | "dir">, timeoutMs = 10_000): EngineClient {
   return connect(hostEngineEndpoint(host.config, host.dir), { timeoutMs });
+}
+
+/**
+ * The personality a stored host runs. One that was removed from the store is named with the
+ * way out: add it again, or remove the host (`dinv rm` needs no personality).
+ */
+export async function hostPersonality(host: Pick<OpenHost, "config" | "storeRoot">): Promise<Personality> {
+  const { personality, name } = host.config;
+  // Loaded here, not above: short commands open hosts without needing their personality.
+  const { findPersonality, personalityNamed } = await import("../personalities/index.js");
+  try {
+    findPersonality(personality, host.storeRoot);
+  } catch {
+    throw new DinvError(`host "${name}" runs personality "${personality}", which is not in this store`, {
+      hint: `add it again with \`dinv personality add FOLDER|PACKAGE\`, or remove the host with \`dinv rm ${name}\``,
+    });
+  }
+  return personalityNamed(personality, host.storeRoot);
 }

@@ -7,6 +7,7 @@ import { hostContainerOptions } from "../personalities/docker/container-spec.js"
 import type { Personality } from "../personalities/personality.js";
 import type { HostConfig } from "../store/host-config.js";
 import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
+import { activeShareCas } from "../store/shares.js";
 import type { Progress } from "./progress.js";
 import { joinCacheNetwork } from "./registry-cache.js";
 import { registryCaArchiveEntries } from "./registry-cas.js";
@@ -53,7 +54,8 @@ export async function provisionArchive(
   }
   extra.push(...registryCaArchiveEntries(config, hostDir));
   return personality.archive(config, {
-    caPem: readPublicFile(join(hostDir, config.files.ca)),
+    caPem: clientTrustBundle(config, hostDir),
+    clientCertPem: readPublicFile(join(hostDir, config.files.clientCert)),
     serverCertPem: readPublicFile(join(hostDir, config.files.serverCert)),
     serverKeyPem: readPrivateFile(
       join(hostDir, config.files.serverKey),
@@ -61,6 +63,16 @@ export async function provisionArchive(
     ),
     extra,
   });
+}
+
+/**
+ * The CAs whose clients the host's engine accepts: the store's (the owner), plus, for an engine
+ * host, the CA of each share still active (src/store/shares.ts: a revoke drops one CA).
+ */
+function clientTrustBundle(config: HostConfig, hostDir: string): string {
+  const owner = readPublicFile(join(hostDir, config.files.ca));
+  const shares = config.personality === "docker" ? activeShareCas(hostDir) : [];
+  return [owner, ...shares].map((pem) => `${pem.trim()}\n`).join("");
 }
 
 export interface BuildContainerInput {
@@ -91,6 +103,8 @@ export async function createMachineContainer(
       servicePort: personality.servicePort,
       dataDir: personality.dataDir,
       cmd: personality.command(config),
+      ...(personality.entrypoint ? { entrypoint: personality.entrypoint } : {}),
+      ...(personality.extraPorts ? { extraPorts: personality.extraPorts } : {}),
       resources,
       hostname: config.name.replace(/\./g, "-").slice(0, 63),
       ...(network.mode === "publish"
@@ -148,17 +162,21 @@ export async function waitReadyOrExplain(input: BuildContainerInput, timeoutSeco
 
 async function logTail(driver: DockerDriver): Promise<string> {
   try {
-    const logs = await driver.logs({ tail: 5 });
-    // Host containers have no TTY: their logs come as stdout/stderr frames.
-    const decoder = new FrameDecoder();
-    const lines: string[] = [];
-    for await (const chunk of logs) {
-      for (const frame of decoder.push(Buffer.from(chunk as Buffer)))
-        lines.push(frame.payload.toString("utf8"));
-    }
-    const text = lines.join("").trim();
+    const text = (await logTailLines(driver, 5)).join("\n").trim();
     return text ? `; the host's last log lines: ${text.split("\n").slice(-3).join(" | ")}` : "";
   } catch {
     return "";
   }
+}
+
+/** The host container's last `tail` log lines (stdout and stderr: host containers have no TTY). */
+export async function logTailLines(driver: DockerDriver, tail: number): Promise<string[]> {
+  const logs = await driver.logs({ tail });
+  const decoder = new FrameDecoder();
+  const chunks: string[] = [];
+  for await (const chunk of logs) {
+    for (const frame of decoder.push(Buffer.from(chunk as Buffer)))
+      chunks.push(frame.payload.toString("utf8"));
+  }
+  return chunks.join("").split("\n").filter(Boolean);
 }

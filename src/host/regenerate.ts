@@ -2,13 +2,12 @@ import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { call } from "../engine/client.js";
 import { DinvError } from "../errors.js";
-import { personalityNamed } from "../personalities/index.js";
-import type { HostConfig } from "../store/host-config.js";
+import { speaksDockerApi, type HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { readPublicFile, writeFilesAtomically } from "../store/secure-fs.js";
 import { clientFiles, reissueServerCertificate, servedFingerprint } from "./certificates.js";
 import { registerContext } from "./context.js";
-import { openHost, type OpenHost } from "./open.js";
+import { hostPersonality, openHost, type OpenHost } from "./open.js";
 import type { Progress } from "./progress.js";
 import { provisionArchive } from "./provision.js";
 
@@ -60,7 +59,7 @@ export async function refreshNetworkAddress(host: OpenHost): Promise<boolean> {
 
 /** Copy the host's files in again and, if it runs, make its service use them. */
 export async function deliverAndReload(host: OpenHost, progress: Progress): Promise<void> {
-  const personality = personalityNamed(host.config.personality);
+  const personality = await hostPersonality(host);
   progress.step("copying the certificates into the host");
   await host.driver.copyIn(await provisionArchive(host.config, host.dir, personality));
   progress.done();
@@ -132,5 +131,5 @@ export async function reprovisionHost(store: HostStore, name: string, progress: 
 }
 
 async function registerContextIfDocker(store: HostStore, config: HostConfig): Promise<void> {
-  if (config.personality === "docker") await registerContext(store, config);
+  if (speaksDockerApi(config)) await registerContext(store, config);
 }

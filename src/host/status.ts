@@ -6,10 +6,11 @@ import { describeEngineError } from "../engine/engine-errors.js";
 import { engineHttp } from "../engine/http-client.js";
 import { LABEL_HOST, machineStateOf } from "../drivers/docker.js";
 import type { HostState } from "../drivers/driver.js";
-import type { HostConfig } from "../store/host-config.js";
+import { speaksDockerApi, type HostConfig } from "../store/host-config.js";
 import type { HostStore, StoredHost } from "../store/host-store.js";
 import { DinvError } from "../errors.js";
 import { hostPlatformEndpoint, hostUrl } from "../engine/host-endpoints.js";
+import type { HostHealth } from "./health.js";
 import { hostEngineVersion } from "./state.js";
 
 /** One row of `dinv ls`. */
@@ -24,6 +25,8 @@ export interface HostStatus {
   config?: HostConfig;
   /** How long this row's answers took (endpoint list, then the host's engine), in ms. */
   responseMs?: number;
+  /** The engine's storage, privilege, cgroups and warnings (only when asked: withHealth). */
+  health?: HostHealth;
 }
 
 export interface StatusOptions {
@@ -33,6 +36,8 @@ export interface StatusOptions {
   concurrency?: number;
   /** Skip asking the nested engines for their version (ls -q). */
   withVersions?: boolean;
+  /** Also read each running engine's health (ls --format with a health field): one more call per host. */
+  withHealth?: boolean;
 }
 
 /**
@@ -90,7 +95,9 @@ export async function hostStatuses(
       for (const row of group) row.responseMs = endpointMs;
       if (options.withVersions === false) return;
       // Only hosts that serve the Docker API have an engine version to show.
-      const running = group.filter((r) => r.state === "Running" && r.config?.personality === "docker");
+      const running = group.filter(
+        (r) => r.state === "Running" && r.config !== undefined && speaksDockerApi(r.config),
+      );
       await Promise.all(
         running.map((row) =>
           limit(async () => {
@@ -103,6 +110,10 @@ export async function hostStatuses(
                 options.timeoutMs,
               );
               row.docker = version ? `v${version}` : "Unknown";
+              if (options.withHealth) {
+                const { hostHealth } = await import("./health.js");
+                row.health = await hostHealth({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
+              }
             } catch (err) {
               row.docker = "Unknown";
               row.errors.push(err instanceof DinvError ? err.userMessage : (err as Error).message);

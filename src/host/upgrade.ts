@@ -1,13 +1,11 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
 import { DinvError, errorMessage } from "../errors.js";
-import { personalityNamed } from "../personalities/index.js";
 import type { HostStore } from "../store/host-store.js";
 import { ensureImage } from "./image-pull.js";
-import { openHost } from "./open.js";
+import { hostPersonality, openHost } from "./open.js";
 import type { Progress } from "./progress.js";
-import { createMachineContainer, provisionArchive, startAndWait } from "./provision.js";
-import { STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
+import { recreateHost } from "./recreate.js";
 
 export interface UpgradeResult {
   name: string;
@@ -29,7 +27,7 @@ export async function upgradeHost(
   progress: Progress,
 ): Promise<UpgradeResult> {
   const host = openHost(store, name);
-  const personality = personalityNamed(host.config.personality);
+  const personality = await hostPersonality(host);
   const { client, driver, config } = host;
   // Without --image: the reference the host runs, read again (a rebuilt or re-pushed tag moves it).
   const image = options.image ?? config.container.image;
@@ -48,34 +46,15 @@ export async function upgradeHost(
   if (bareId(current.Image) === bareId(target.Id)) return { name, from, to: image, upgraded: false };
 
   const upgraded = { ...config, container: { ...config.container, image } };
-  // The files the new container gets are read before the host is touched: a lost key stops here.
-  await provisionArchive(upgraded, host.dir, personality);
-  const wasRunning = current.State.Running;
-  if (wasRunning) {
-    progress.step(`stopping ${name}`);
-    await driver.stop(STOP_TIMEOUT_SECONDS);
-    progress.done();
-  }
-  const parked = `${config.container.name}-upgrading-${Date.now()}`;
-  await call(client, () => client.docker.getContainer(current.Id).rename({ name: parked }));
-  const input = { config: upgraded, hostDir: host.dir, driver, personality, flavor: profile.flavor };
-  let newId: string | undefined;
   try {
-    progress.step(`creating ${name} from ${image}`);
-    newId = await createMachineContainer(input);
-    progress.done();
-    if (wasRunning) await startAndWait(input, options.timeoutSeconds, progress);
+    await recreateHost(store, host, current, upgraded, profile, personality, progress, {
+      timeoutSeconds: options.timeoutSeconds,
+    });
   } catch (err) {
-    // Put the old container back as it was.
-    if (newId) await driver.removeContainer(newId).catch(() => undefined);
-    await call(client, () => client.docker.getContainer(current.Id).rename({ name: config.container.name }));
-    if (wasRunning) await driver.start().catch(() => undefined);
     throw new DinvError(`upgrading ${name} failed: ${errorMessage(err)}; the host is back on ${from}`, {
       cause: err,
     });
   }
-  await driver.removeContainer(current.Id);
-  await store.save(upgraded);
   return { name, from, to: image, upgraded: true };
 }
 

@@ -9,7 +9,7 @@ import { isStatus, type KubeApi } from "./kube/api.js";
 import { kubeTime, type Pod, type PodStatus } from "./kube/types.js";
 import { PodInformer } from "./pod-informer.js";
 import { terminalStatus } from "./terminal-status.js";
-import type { PodLifecycleHandler } from "./provider-api.js";
+import { retryAfterOf, type PodLifecycleHandler } from "./provider-api.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface PodControllerOptions {
@@ -38,6 +38,7 @@ export class PodController {
       workers: options.workers,
       baseDelayMs: options.baseDelayMs ?? 500,
       maxDelayMs: options.maxDelayMs ?? 60_000,
+      retryAfter: retryAfterOf,
       onError: (key, err, attempt) =>
         this.log(`pod ${key}: ${errorMessage(err)} (attempt ${attempt}; retrying)`),
     });
@@ -91,17 +92,15 @@ export class PodController {
     }
     const terminal = pod.status?.phase === "Failed" || pod.status?.phase === "Succeeded";
     const current = this.provider.getPod(key);
-    if (!current || current.uid !== uid) {
-      // A finished pod is never started again (after a restart, a Failed pod has no containers).
-      if (terminal) return;
-      try {
-        await this.provider.createPod(pod);
-      } catch (err) {
-        await this.writeStatus(pod).catch(() => undefined);
-        throw err;
-      }
-    } else {
-      await this.provider.updatePod(pod);
+    const fresh = !current || current.uid !== uid;
+    // A finished pod is never started again (after a restart, a Failed pod has no containers).
+    if (fresh && terminal) return;
+    try {
+      await (fresh ? this.provider.createPod(pod) : this.provider.updatePod(pod));
+    } catch (err) {
+      // Why it waits (a missing configMap, an image back-off) shows while the retry is pending.
+      await this.writeStatus(pod).catch(() => undefined);
+      throw err;
     }
     await this.writeStatus(pod);
   }

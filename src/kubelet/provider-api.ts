@@ -14,6 +14,17 @@ export interface ProviderPod {
   uid: string;
 }
 
+/** A failure that knows when the work is worth retrying (e.g. an image pull back-off). */
+export interface RetryAfter {
+  readonly retryAfterMs: number | undefined;
+}
+
+/** The delay a failed pod sync asks for, when it asks for one. */
+export function retryAfterOf(err: unknown): number | undefined {
+  const ms = (err as Partial<RetryAfter> | undefined)?.retryAfterMs;
+  return typeof ms === "number" && ms >= 0 ? ms : undefined;
+}
+
 export interface PodLifecycleHandler {
   /** Create and start the pod's containers. Idempotent for a pod (uid) it already runs. */
   createPod(pod: Pod): Promise<void>;

@@ -9,6 +9,8 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   onError?: (key: string, err: unknown, attempt: number) => void;
+  /** The delay a failure asks for itself, which replaces the exponential one (undefined: none). */
+  retryAfter?: (err: unknown) => number | undefined;
 }
 
 export class WorkQueue {
@@ -87,7 +89,8 @@ export class WorkQueue {
       const attempt = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, attempt);
       this.options.onError?.(key, err, attempt);
-      if (!this.stopped && !this.dirty.has(key)) this.retryLater(key, attempt);
+      if (!this.stopped && !this.dirty.has(key))
+        this.retryLater(key, attempt, this.options.retryAfter?.(err));
     } finally {
       this.active.delete(key);
       this.running--;
@@ -97,10 +100,10 @@ export class WorkQueue {
     }
   }
 
-  private retryLater(key: string, attempt: number): void {
+  private retryLater(key: string, attempt: number, asked: number | undefined): void {
     const base = this.options.baseDelayMs ?? 200;
     const max = this.options.maxDelayMs ?? 60_000;
-    const delay = Math.min(max, base * 2 ** (attempt - 1));
+    const delay = asked ?? Math.min(max, base * 2 ** (attempt - 1));
     this.timers.set(
       key,
       setTimeout(() => {

@@ -7,10 +7,6 @@ export interface HostFiles {
   caPem: string;
   serverCertPem: string;
   serverKeyPem: string;
-  /** Written to /etc/docker/daemon.json when given. */
-  daemonJson?: Record<string, unknown>;
-  /** Written to /etc/docker/dockerd.env (KEY=VALUE lines, taken literally by the entrypoint). */
-  dockerdEnv?: Record<string, string>;
   /** Any other files (absolute paths inside the container). */
   extra?: Array<{ path: string; mode: number; body: string }>;
 }
@@ -38,11 +34,6 @@ export function hostFilesArchive(files: HostFiles): Promise<Buffer> {
   };
   // Configuration first, certificates last: a host started before its files arrive waits
   // for the certificates, so everything else must already be there when they appear.
-  if (files.daemonJson !== undefined) {
-    addFile("etc/docker/daemon.json", 0o644, `${JSON.stringify(files.daemonJson, null, 2)}\n`);
-  }
-  if (files.dockerdEnv !== undefined)
-    addFile("etc/docker/dockerd.env", 0o600, dockerdEnvFile(files.dockerdEnv));
   for (const file of files.extra ?? []) addFile(file.path, file.mode, file.body);
   entries.push({ name: "certs/", mode: 0o700 }, { name: `${SERVER_CERT_DIR}/`, mode: 0o700 });
   addFile(`${SERVER_CERT_DIR}/ca.pem`, 0o644, files.caPem);

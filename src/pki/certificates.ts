@@ -32,6 +32,8 @@ export interface IssueOptions {
   keyType?: KeyType;
   validityDays?: number;
   organization?: string;
+  /** A client certificate's common name (default "<organization> client"): a share names its person. */
+  commonName?: string;
   /** For tests of expiry handling: when the certificate starts being valid. */
   notBefore?: Date;
 }
@@ -138,7 +140,7 @@ export async function issueClientCertificate(
 ): Promise<CertifiedKey> {
   return issueLeaf(
     ca,
-    `${options.organization ?? DEFAULT_ORG} client`,
+    options.commonName ?? `${options.organization ?? DEFAULT_ORG} client`,
     "client",
     [],
     options,

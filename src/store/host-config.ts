@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 // (every command that reads a host loads this); English messages are opted into.
 import * as z from "zod/mini";
 import { UlimitsSchema } from "./endpoint-facts.js";
+import { PERSONALITY_NAME } from "./names.js";
 import { en } from "zod/v4/locales";
 import { StoreError, writePrivateFile } from "./secure-fs.js";
 
@@ -25,7 +26,10 @@ export const HostConfigSchema = z.object({
   version: z.literal(HOST_CONFIG_VERSION),
   name: NonEmpty(),
   driver: z.literal("docker"),
-  personality: z.enum(["docker", "registry-cache"]),
+  /** A built-in personality or one added to the store (src/personalities/index.ts). */
+  personality: z.string().check(z.regex(PERSONALITY_NAME)),
+  /** How clients speak to its service (absent in older files: by personality, see speaksDockerApi). */
+  protocol: z.optional(z.enum(["docker", "https", "tls"])),
   createdAt: z.string(),
   /** A disposable host's end (create --ttl): `dinv prune` removes it after this time. */
   expiresAt: z.optional(z.string()),
@@ -120,6 +124,15 @@ export const HostConfigSchema = z.object({
 });
 
 export type HostConfig = z.infer<typeof HostConfigSchema>;
+
+/**
+ * Whether the host's service is the Docker API (env, config, contexts, ls's DOCKER column), told
+ * from its config alone so that short commands load no personality. Files written before
+ * personalities could be added name no protocol: only the registry cache spoke another.
+ */
+export function speaksDockerApi(config: Pick<HostConfig, "personality" | "protocol">): boolean {
+  return (config.protocol ?? (config.personality === "registry-cache" ? "https" : "docker")) === "docker";
+}
 
 /** Read and validate a host's config.json; every failure names the file. */
 export function readHostConfig(path: string): HostConfig {

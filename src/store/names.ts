@@ -4,6 +4,9 @@ import { DinvError } from "../errors.js";
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
 export const MAX_HOST_NAME = 63;
 
+/** Personality names: lower case, as they name folders of the store and container labels. */
+export const PERSONALITY_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
 export class InvalidNameError extends DinvError {}
 
 export function validateHostName(name: string): string {

@@ -38,5 +38,7 @@ export function storeLayout(root: string) {
     registryCaDir: join(root, "registry-ca"),
     hostsDir: join(root, "hosts"),
     hostDir: (name: string) => join(root, "hosts", name),
+    /** Personalities added with `dinv personality add`, one folder each (src/personalities/index.ts). */
+    personalitiesDir: join(root, "personalities"),
   };
 }

@@ -1,16 +1,8 @@
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-} from "node:fs";
-import { rename, unlink } from "node:fs/promises";
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createGzip } from "node:zlib";
-import { extract, pack } from "tar-stream";
+import { createGunzip } from "node:zlib";
+import { extract } from "tar-stream";
 import { DinvError } from "../errors.js";
 import { HostConfigSchema, type HostConfig } from "./host-config.js";
 import type { HostStore } from "./host-store.js";
@@ -21,12 +13,11 @@ import {
   privateFile,
   publicFile,
   readPrivateFile,
-  storeFsError,
-  tempName,
   writeFilesAtomically,
   writePrivateFile,
   writePublicFile,
 } from "./secure-fs.js";
+import { writePrivateTarGz, type TarEntry } from "./tar-file.js";
 import { registryCaPaths, STORE_CERTS_FIX, storeCertPaths } from "./certificates.js";
 
 export class TransferError extends DinvError {}
@@ -74,7 +65,6 @@ export async function exportHost(
 ): Promise<string[]> {
   const config = store.load(name);
   const dir = store.hostDir(name);
-  const archive = pack();
   const manifest: Manifest = {
     format: FORMAT,
     version: FORMAT_VERSION,
@@ -82,11 +72,8 @@ export async function exportHost(
     exportedAt: new Date().toISOString(),
     withCa,
   };
-  const entries: string[] = [];
-  const add = (path: string, body: Buffer | string, mode: number) => {
-    archive.entry({ name: path, mode, mtime: new Date() }, body);
-    entries.push(path);
-  };
+  const files: TarEntry[] = [];
+  const add = (path: string, body: Buffer | string, mode: number) => files.push({ name: path, body, mode });
   add("manifest.json", `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   for (const rel of hostFiles(dir))
     add(`host/${rel}`, readFileSync(join(dir, rel)), SECRET.test(rel) ? 0o600 : 0o644);
@@ -100,16 +87,8 @@ export async function exportHost(
       add("registry-ca/ca-key.pem", readPrivateFile(registryCa.caKey, STORE_CERTS_FIX), 0o600);
     }
   }
-  archive.finalize();
-  // Written beside the target and renamed: a failure (a full disk) leaves no half archive behind.
-  const temp = tempName(file);
-  try {
-    await pipeline(archive, createGzip(), createWriteStream(temp, { mode: 0o600, flags: "wx" }));
-    await rename(temp, file);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw storeFsError(err, "write", file, { unchanged: true });
-  }
+  await writePrivateTarGz(file, files);
+  const entries = files.map((f) => f.name);
   return entries;
 }
 

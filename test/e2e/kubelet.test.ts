@@ -351,39 +351,123 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     assert.equal(terminated?.exitCode, 0, `exit 11..16 name the check that failed; the pod saw:\n${logs}`);
   });
 
-  it("marks a pod whose image cannot be had Failed, with a reason and message", async () => {
+  it("keeps a pod whose image cannot be had Pending: ErrImagePull, then ImagePullBackOff; an invalid name fails it", async () => {
     await createPod(
       pod("bad-image", [
         { name: "main", image: "dinv-test/no-such-image:1", imagePullPolicy: "IfNotPresent" },
       ]),
     );
     await createPod(pod("invalid-image", [{ name: "main", image: "Not A Valid/Image!" }]));
-    const missing = await waitPhase("bad-image", ["Failed"]);
-    assert.equal(missing.status?.reason, "ErrImagePull");
-    assert.match(missing.status?.message ?? "", /dinv-test\/no-such-image:1/);
-    assert.equal(missing.status?.containerStatuses?.[0]?.state.waiting?.reason, "ErrImagePull");
+    const reasons: string[] = [];
+    const waiting = (p: Pod) => p.status?.containerStatuses?.[0]?.state.waiting;
+    const backedOff = await until(
+      "the pull to back off",
+      async () => {
+        const p = await getPod("bad-image");
+        const reason = waiting(p)?.reason;
+        if (reason && reasons.at(-1) !== reason) reasons.push(reason);
+        return reason === "ImagePullBackOff" ? p : undefined;
+      },
+      30_000,
+      100,
+    );
+    assert.equal(reasons[0], "ErrImagePull", `the reasons seen: ${reasons.join(", ")}`);
+    assert.equal(backedOff.status?.phase, "Pending", "a missing image does not fail the pod");
+    assert.match(waiting(backedOff)?.message ?? "", /Back-off pulling image "dinv-test\/no-such-image:1"/);
     const invalid = await waitPhase("invalid-image", ["Failed"]);
     assert.equal(invalid.status?.reason, "InvalidImageName");
     assert.equal(
-      (await podContainers(missing.metadata?.uid)).length,
+      (await podContainers(backedOff.metadata?.uid)).length,
       0,
-      "a failed pod leaves no container behind",
+      "a pod waiting for its image holds no container",
     );
     if (server) {
       const api = server;
-      // Events are posted beside the status, not before it: wait for the last one.
       const storyOf = () =>
         api
           .objects("events")
           .filter((e) => (e.involvedObject as { name?: string }).name === "bad-image")
-          .map((e) => `${String(e.type)} ${String(e.reason)}`);
-      await until("the bad-image events", async () =>
-        storyOf().includes("Warning ErrImagePull") ? true : undefined,
+          .map((e) => `${String(e.type)} ${String(e.reason)} ${String(e.message)}`);
+      await until("the back-off events", async () =>
+        storyOf().some((e) => e.startsWith("Normal BackOff")) ? true : undefined,
       );
       const story = storyOf();
-      assert.ok(story.includes("Normal Pulling"), story.join(", "));
-      assert.ok(story.includes("Warning Failed"), "the pull failure, as the kubelet records it");
-      assert.ok(story.includes("Warning ErrImagePull"), "and the pod's failure reason");
+      assert.ok(
+        story.some((e) => e.startsWith("Normal Pulling")),
+        story.join("\n"),
+      );
+      assert.ok(story.includes("Warning Failed Error: ErrImagePull"), story.join("\n"));
+      assert.ok(story.includes('Normal BackOff Back-off pulling image "dinv-test/no-such-image:1"'));
+    }
+  });
+
+  it("applies securityContext (read-only root, no-new-privileges, user and groups) and refuses what it cannot honour", async () => {
+    await createPod(
+      pod(
+        "secured",
+        [
+          {
+            name: "ro",
+            ...sh(
+              'if touch /written 2>/dev/null; then exit 11; fi; grep -Eq "^NoNewPrivs:\\s+1" /proc/self/status || exit 12; grep -Eq "^CapEff:\\s+0+$" /proc/self/status || exit 13',
+            ),
+            securityContext: {
+              readOnlyRootFilesystem: true,
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ["ALL"] },
+            },
+          },
+          {
+            name: "user",
+            ...sh('[ "$(id -u):$(id -g)" = 1000:3000 ] || exit 14; id -G | grep -qw 4000 || exit 15'),
+            securityContext: { runAsUser: 1000, runAsGroup: 3000 },
+          },
+        ],
+        {
+          restartPolicy: "Never",
+          automountServiceAccountToken: false,
+          securityContext: { supplementalGroups: [4000] },
+        },
+      ),
+    );
+    await createPod(
+      pod("seccomp-localhost", [
+        {
+          name: "main",
+          ...sh("exit 0"),
+          securityContext: { seccompProfile: { type: "Localhost", localhostProfile: "p.json" } },
+        },
+      ]),
+    );
+    const secured = await waitPhase("secured", ["Succeeded", "Failed"]);
+    const exits = secured.status?.containerStatuses?.map((c) => `${c.name}=${c.state.terminated?.exitCode}`);
+    assert.equal(
+      secured.status?.phase,
+      "Succeeded",
+      `exit 11..15 name the check that failed: ${exits?.join(" ")} ${secured.status?.message ?? ""}`,
+    );
+    const refused = await waitPhase("seccomp-localhost", ["Failed"]);
+    assert.equal(refused.status?.reason, "CreateContainerConfigError");
+    assert.match(
+      refused.status?.message ?? "",
+      /^spec\.containers\[0\]\.securityContext\.seccompProfile\.type Localhost/,
+    );
+    assert.equal((await podContainers(refused.metadata?.uid)).length, 0, "nothing is made for a refused pod");
+    if (server) {
+      const api = server;
+      await until("the refusal's event", async () =>
+        api
+          .objects("events")
+          .some(
+            (e) =>
+              (e.involvedObject as { name?: string }).name === "seccomp-localhost" &&
+              e.type === "Warning" &&
+              e.reason === "CreateContainerConfigError" &&
+              String(e.message).includes("securityContext.seccompProfile"),
+          )
+          ? true
+          : undefined,
+      );
     }
   });
 
@@ -491,6 +575,144 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
         story.join("\n"),
       );
     }
+  });
+
+  it("runs a preStop hook before SIGTERM, within the grace period", async () => {
+    // The TERM trap exits 0 only if the preStop marker is already there (21: TERM came first).
+    const script =
+      "trap 'if [ -f /tmp/prestop ]; then exit 0; else exit 21; fi' TERM; while true; do sleep 0.1; done";
+    await createPod(
+      pod(
+        "prestop",
+        [
+          {
+            name: "main",
+            ...sh(script),
+            lifecycle: { preStop: { exec: { command: ["/bin/sh", "-c", "sleep 1; touch /tmp/prestop"] } } },
+          },
+        ],
+        { terminationGracePeriodSeconds: 10 },
+      ),
+    );
+    const running = await waitPhase("prestop", ["Running"]);
+    const seen: Pod[] = [];
+    const watch = await api.watchPods(
+      `spec.nodeName=${nodeName}`,
+      running.metadata?.resourceVersion ?? "0",
+      (_type, object) => {
+        if ((object as Pod).metadata?.name === "prestop") seen.push(object as Pod);
+      },
+      () => undefined,
+    );
+    try {
+      const started = Date.now();
+      await api.request("DELETE", `${podsPath}/prestop`, { gracePeriodSeconds: 10 });
+      const last = await until("the pod's terminal status", async () =>
+        seen.find((p) => p.status?.containerStatuses?.[0]?.state.terminated),
+      );
+      const took = Date.now() - started;
+      const terminated = last.status?.containerStatuses?.[0]?.state.terminated;
+      assert.equal(terminated?.exitCode, 0, "the app saw the preStop marker when TERM came (21: it did not)");
+      assert.ok(
+        took >= 1000 && took < 10_000,
+        `stopped ${took} ms after the delete: after the hook, within the grace`,
+      );
+    } finally {
+      watch.abort();
+    }
+  });
+
+  it("runs postStart after a start; a failing one kills the container, which is restarted", async () => {
+    await createPod(
+      pod(
+        "poststart",
+        [
+          {
+            name: "main",
+            // Finishes only once the hook has written its marker.
+            ...sh("for i in $(seq 100); do [ -f /tmp/started ] && exit 0; sleep 0.1; done; exit 31"),
+            lifecycle: { postStart: { exec: { command: ["/bin/sh", "-c", "touch /tmp/started"] } } },
+          },
+        ],
+        { restartPolicy: "Never" },
+      ),
+    );
+    await createPod(
+      pod("poststart-fails", [
+        {
+          name: "main",
+          ...sh("exec sleep 3600"),
+          lifecycle: { postStart: { exec: { command: ["/bin/sh", "-c", "exit 3"] } } },
+        },
+      ]),
+    );
+    const done = await waitPhase("poststart", ["Succeeded", "Failed"]);
+    assert.equal(done.status?.phase, "Succeeded", "exit 31: the hook's marker never came");
+    await until("a restart after the failed hook", async () => {
+      const p = await getPod("poststart-fails");
+      return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? p : undefined;
+    });
+    if (server) {
+      const api = server;
+      await until("the FailedPostStartHook event", async () =>
+        api
+          .objects("events")
+          .some(
+            (e) =>
+              (e.involvedObject as { name?: string }).name === "poststart-fails" &&
+              e.reason === "FailedPostStartHook",
+          )
+          ? true
+          : undefined,
+      );
+    }
+  });
+
+  it("runs a native sidecar beside the main container, restarts it, and stops it when the main container is done", async () => {
+    await createPod(
+      pod(
+        "sidecar",
+        [
+          {
+            name: "main",
+            // Sees the sidecar's file (written after the sidecar started) and its restart, then finishes.
+            ...sh(
+              "for i in $(seq 200); do [ -f /shared/restarted ] && exit 0; sleep 0.1; done; [ -f /shared/up ] || exit 41; exit 42",
+            ),
+            volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+          },
+        ],
+        {
+          restartPolicy: "Never",
+          volumes: [{ name: "shared", emptyDir: {} }],
+          initContainers: [
+            {
+              name: "side",
+              restartPolicy: "Always",
+              // First run: marks itself up and exits 1; the restarted run marks the restart and stays.
+              ...sh(
+                "if [ -f /shared/up ]; then touch /shared/restarted; exec sleep 3600; fi; touch /shared/up; sleep 0.5; exit 1",
+              ),
+              volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+            },
+          ],
+        },
+      ),
+    );
+    const done = await waitPhase("sidecar", ["Succeeded", "Failed"], 45_000);
+    const exit = done.status?.containerStatuses?.[0]?.state.terminated?.exitCode;
+    assert.equal(
+      done.status?.phase,
+      "Succeeded",
+      `main exited ${exit} (41: no sidecar ran beside it; 42: not restarted)`,
+    );
+    assert.equal(done.status?.initContainerStatuses?.[0]?.name, "side");
+    const side = await until("the sidecar to be stopped after the main container", async () => {
+      const p = await getPod("sidecar");
+      const s = p.status?.initContainerStatuses?.[0];
+      return s?.state.terminated ? s : undefined;
+    });
+    assert.ok(side.restartCount >= 1, `the sidecar was restarted (${side.restartCount})`);
   });
 
   it("deletes a pod: containers removed, then the API object", async () => {

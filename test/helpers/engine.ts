@@ -95,17 +95,44 @@ export function runId(prefix: string): string {
 /**
  * Remove every container and volume carrying label io.dinv.test=<id> (or another label=value);
  * with their anonymous volumes (the host image declares one), so test runs leave none behind.
+ *
+ * Rounds of list-then-remove until nothing is left: a forced remove can outlast the client's
+ * 30 s idle timeout on a loaded engine (docker-modem then destroys the request: "socket hang
+ * up"), and a volume is refused while a container being removed still holds it. A few at a
+ * time, joined containers before the ones whose network namespace they share.
  */
 export async function removeLabelled(
   client: EngineClient,
   id: string,
   label = "io.dinv.test",
+  deadlineMs = 180_000,
 ): Promise<void> {
   const filters = JSON.stringify({ label: [`${label}=${id}`] });
-  const containers = await client.docker.listContainers({ all: true, filters });
-  await Promise.all(containers.map((c) => client.docker.getContainer(c.Id).remove({ force: true, v: true })));
-  const { Volumes } = await client.docker.listVolumes({ filters });
-  await Promise.all((Volumes ?? []).map((v) => client.docker.getVolume(v.Name).remove()));
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const failures: unknown[] = [];
+    const attempt = async (work: () => Promise<unknown>): Promise<void> => {
+      await work().catch((err: unknown) => failures.push(err));
+    };
+    const containers = await client.docker.listContainers({ all: true, filters });
+    const joinedFirst = [...containers].sort((a, b) => Number(isJoined(b)) - Number(isJoined(a)));
+    await inBatches(joinedFirst, 4, (c) =>
+      attempt(() => client.docker.getContainer(c.Id).remove({ force: true, v: true })),
+    );
+    const { Volumes } = await client.docker.listVolumes({ filters });
+    await inBatches(Volumes ?? [], 4, (v) => attempt(() => client.docker.getVolume(v.Name).remove()));
+    if (failures.length === 0) return;
+    if (Date.now() > until) throw failures[0];
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function isJoined(container: { HostConfig?: { NetworkMode?: string } }): boolean {
+  return container.HostConfig?.NetworkMode?.startsWith("container:") ?? false;
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
 }
 
 /** Pull an image into the engine (a VCH's only way to get one). */

@@ -88,6 +88,7 @@ describe("capabilities", () => {
       statsCpuUnit: "nanoseconds",
       volumeStores: false,
       pullOnly: false,
+      containerSecurity: true,
     });
   });
 
@@ -124,6 +125,7 @@ describe("capabilities", () => {
       statsCpuUnit: "MHz",
       volumeStores: true,
       pullOnly: true,
+      containerSecurity: false,
     });
   });
 

@@ -15,11 +15,12 @@ import type { Lease, Node, Pod, PodStatus } from "../../src/kubelet/kube/types.j
 import { NodeController } from "../../src/kubelet/node-controller.js";
 import { PodController, sameStatus } from "../../src/kubelet/pod-controller.js";
 import { PodInformer } from "../../src/kubelet/pod-informer.js";
-import type {
-  NodeDescription,
-  NodeProvider,
-  PodLifecycleHandler,
-  ProviderPod,
+import {
+  retryAfterOf,
+  type NodeDescription,
+  type NodeProvider,
+  type PodLifecycleHandler,
+  type ProviderPod,
 } from "../../src/kubelet/provider-api.js";
 import { WorkQueue } from "../../src/kubelet/work-queue.js";
 import { KubeApiTestServer } from "../fixtures/k8s-api-server/server.js";
@@ -104,6 +105,21 @@ describe("WorkQueue", () => {
     assert.equal(times.length, 3);
     const [t0 = 0, t1 = 0, t2 = 0] = times;
     assert.ok(t1 - t0 >= 18 && t2 - t1 >= 38, `delays ${t1 - t0}, ${t2 - t1}`);
+  });
+
+  it("retries after the delay a failure asks for, instead of its own back-off", async () => {
+    const times: number[] = [];
+    const q = new WorkQueue(
+      async () => {
+        times.push(Date.now());
+        if (times.length < 2) throw Object.assign(new Error("back-off"), { retryAfterMs: 120 });
+      },
+      { workers: 1, baseDelayMs: 5, retryAfter: retryAfterOf },
+    );
+    q.add("k");
+    await q.idle();
+    const [t0 = 0, t1 = 0] = times;
+    assert.ok(t1 - t0 >= 115, `retried after ${t1 - t0} ms, not the 120 ms asked for`);
   });
 
   it("stop drops pending retries", async () => {

@@ -30,7 +30,7 @@ import {
   LABEL_UID,
 } from "../../src/kubelet/provider/labels.js";
 import { PodCache, type CachedPod } from "../../src/kubelet/provider/pod-cache.js";
-import { PodCreator } from "../../src/kubelet/provider/pod-creator.js";
+import { ERR_IMAGE_PULL_SHOWN_MS, PodCreator } from "../../src/kubelet/provider/pod-creator.js";
 import { PodDeleter } from "../../src/kubelet/provider/pod-deleter.js";
 import { PodStarter } from "../../src/kubelet/provider/pod-starter.js";
 import { phaseOf, podStatusFrom } from "../../src/kubelet/provider/pod-status.js";
@@ -145,6 +145,11 @@ class FakeEngine implements PodEngine {
         ? { ipAddress: `172.17.0.${c.id.replace(/\D/g, "")}` }
         : {}),
     };
+  }
+  /** Config.User per image (none: root). */
+  imageUsers = new Map<string, string>();
+  async imageUser(ref: string): Promise<string> {
+    return this.imageUsers.get(ref) ?? "";
   }
   async hasImage(ref: string): Promise<boolean> {
     this.check("hasImage", ref);
@@ -353,14 +358,53 @@ describe("PodCreator: images", () => {
     assert.equal(engine.calls.filter((x) => x === "pullImage example/app:1").length, 1);
   });
 
-  it("a pull the engine refuses is permanent ErrImagePull naming the image", async () => {
+  it("a pull the engine refuses is ErrImagePull naming the image, then ImagePullBackOff: 10 s doubling to 300 s", async () => {
     const engine = new FakeEngine().fail(
       "pullImage",
       new ImagePullError("manifest for example/app:1 not found"),
     );
-    const err = await rejectsWith(creator(engine).pullImages(testPod()), "ErrImagePull", true);
+    let now = 1_000_000;
+    const events: PodEvent[] = [];
+    const c = new PodCreator(engine, new FakeConfig(), {
+      node: NODE,
+      flavor: "docker",
+      capabilities: capabilitiesOf("docker"),
+      infraImage: undefined,
+      events: (_pod, e) => events.push(e),
+      now: () => now,
+    });
+    const pod = testPod();
+    const err = await rejectsWith(c.pullImages(pod), "ErrImagePull", false);
     assert.match(err.message, /example\/app:1/);
     assert.match(err.userMessage, /check the image name/);
+    assert.equal(err.retryAfterMs, ERR_IMAGE_PULL_SHOWN_MS, "the next sync shows the back-off");
+    const pulls = () => engine.calls.filter((x) => x.startsWith("pullImage")).length;
+    assert.equal(pulls(), 1);
+    const waits: number[] = [];
+    const shown = await rejectsWith(c.pullImages(pod), "ErrImagePull", false);
+    assert.equal(pulls(), 1, "a sync right after the failure shows it again, without a pull");
+    assert.equal(shown.userMessage, err.userMessage);
+    for (let i = 0; i < 7; i++) {
+      now += 1000;
+      const backOff = await rejectsWith(c.pullImages(pod), "ImagePullBackOff", false);
+      assert.equal(pulls(), i + 1, "no pull during the back-off");
+      waits.push((backOff.retryAfterMs ?? 0) + 1000);
+      now += backOff.retryAfterMs ?? 0;
+      await rejectsWith(c.pullImages(pod), "ErrImagePull", false);
+    }
+    assert.deepEqual(waits, [10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+    assert.ok(
+      events.some((e) => e.reason === "BackOff" && e.message === 'Back-off pulling image "example/app:1"'),
+    );
+    assert.ok(events.some((e) => e.reason === "Failed" && e.message === "Error: ImagePullBackOff"));
+    assert.ok(events.some((e) => e.reason === "Failed" && e.message === "Error: ErrImagePull"));
+    // Another pod of the same image has its own back-off (the kubelet keys it by pod uid).
+    await rejectsWith(c.pullImages(testPod({}, "other", "team-a", "uid-2")), "ErrImagePull", false);
+    // Once the image can be had, the pull after the back-off succeeds and the back-off is forgotten.
+    engine.failures.delete("pullImage");
+    now += 300_000;
+    await c.pullImages(pod);
+    await c.pullImages(pod);
   });
 
   it("a pull that cannot reach the engine is transient", async () => {

@@ -16,7 +16,7 @@ export function defineCreate(program: Command): void {
   )
     .option(
       "--personality <name>",
-      "what the host runs: docker (a Docker engine) or registry-cache",
+      "what the host runs: docker (a Docker engine), registry-cache, or one added with `dinv personality add`",
       "docker",
     )
     .option(
@@ -155,6 +155,12 @@ export function defineCreate(program: Command): void {
       if (config.personality === "registry-cache") {
         out(`Registry cache "${config.name}" is running.`);
         out(`Hosts pull through it when created with: dinv create --registry-cache ${config.name} NAME`);
+        return;
+      }
+      const { speaksDockerApi } = await import("../../store/host-config.js");
+      if (!speaksDockerApi(config)) {
+        out(`Host "${config.name}" (personality ${config.personality}) is running.`);
+        out(`Its service: dinv url ${config.name}`);
         return;
       }
       out(`Host "${config.name}" is running.`);

@@ -27,6 +27,36 @@ export function defineDay2(program: Command): void {
     });
 
   program
+    .command("set")
+    .description(
+      "resize a host (CPUs, memory, cache size), keeping its images, containers, certificates and state",
+    )
+    .argument("<name>")
+    .option("--cpus <n>", "CPUs for the host (a VCH: its containerVM's vCPUs)")
+    .option("--memory <size>", "memory for the host, e.g. 4g")
+    .option("--cache-size <size>", "the image cache's size (a VCH: the cache is copied into a larger volume)")
+    .option("--timeout <seconds>", "how long to wait for the host", seconds, 60)
+    .action(
+      async (name: string, opts: { cpus?: string; memory?: string; cacheSize?: string; timeout: number }) => {
+        const { parseCpus, parseSize } = await import("../../host/resources.js");
+        const { resizeHost } = await import("../../host/resize.js");
+        const change = {
+          ...(opts.cpus !== undefined ? { cpus: parseCpus(opts.cpus) } : {}),
+          ...(opts.memory !== undefined ? { memoryBytes: parseSize(opts.memory, "--memory") } : {}),
+          ...(opts.cacheSize !== undefined ? { cacheBytes: parseSize(opts.cacheSize, "--cache-size") } : {}),
+        };
+        const result = await resizeHost(
+          await openStore(),
+          name,
+          change,
+          { timeoutSeconds: opts.timeout },
+          stderrProgress(),
+        );
+        out(result.changed ? `Resized "${name}".` : `"${name}" already has these resources.`);
+      },
+    );
+
+  program
     .command("provision")
     .description(
       "provision hosts again: new server certificate, engine options and docker context; containers and cache stay",

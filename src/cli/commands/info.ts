@@ -66,12 +66,27 @@ export function defineInfo(program: Command): void {
 
   program
     .command("status")
-    .description("print the host's state")
+    .description("print the host's state (with -v: its engine's storage, privilege, cgroups and warnings)")
     .argument("<name>")
-    .action(async (name: string) => {
+    // Not -v: that is the global version flag (docker-machine's), which commander reads anywhere.
+    .option("--verbose", "also how the host's engine runs, each with the reason")
+    .option("-t, --timeout <seconds>", "how long to wait for the host", seconds, 10)
+    .action(async (name: string, opts: { verbose?: boolean; timeout: number }) => {
       const s = await openStore();
       const { hostState } = await import("../../host/state.js");
-      out((await hostState({ config: s.load(name), dir: s.hostDir(name) })).state);
+      const host = { config: s.load(name), dir: s.hostDir(name) };
+      const { state } = await hostState(host, opts.timeout * 1000);
+      out(state);
+      if (!opts.verbose) return;
+      if (state !== "Running" || host.config.personality !== "docker") {
+        out(
+          `(${state === "Running" ? "a registry cache has no engine" : "its engine is not running"}: nothing more to show)`,
+        );
+        return;
+      }
+      const { hostHealth } = await import("../../host/health.js");
+      const { healthLines } = await import("../format/health.js");
+      out(healthLines(await hostHealth(host, opts.timeout * 1000)).join("\n"));
     });
 
   program

@@ -51,7 +51,7 @@ export function defineLs(program: Command): void {
     )
     .option(
       "-f, --format <template>",
-      "Go template per host, `table …` for aligned columns with a header, or json; fields .Name .Active .ActiveHost .ActiveSwarm .DriverName .State .URL .Swarm .SwarmOptions .EngineOptions .DockerVersion .Error .ResponseTime .Endpoint",
+      "Go template per host, `table …` for aligned columns with a header, or json; fields .Name .Active .ActiveHost .ActiveSwarm .DriverName .State .URL .Swarm .SwarmOptions .EngineOptions .DockerVersion .Error .ResponseTime .Endpoint, and (asked of each running host) .StorageDriver .Privilege .Cgroups .EngineWarnings",
     )
     .option("-t, --timeout <seconds>", "how long to wait for each endpoint and host", seconds, 10)
     .action(async (opts: { quiet?: boolean; filter: Filter[]; format?: string; timeout: number }) => {
@@ -66,6 +66,7 @@ export function defineLs(program: Command): void {
         rows = await hostStatuses(store, named, {
           timeoutMs: opts.timeout * 1000,
           withVersions: !opts.quiet,
+          withHealth: HEALTH_FIELDS.test(opts.format ?? ""),
         });
       } else {
         rows = named.map((h) => ({
@@ -131,7 +132,10 @@ function passes(row: HostStatus, filters: Filter[]): boolean {
   );
 }
 
-/** One host as docker-machine's ls.HostListItem, plus dinv's .Endpoint. */
+/** Fields that need each running engine's /info (src/host/health.ts): read only when a format names one. */
+const HEALTH_FIELDS = /\.(StorageDriver|Privilege|Cgroups|EngineWarnings)\b/;
+
+/** One host as docker-machine's ls.HostListItem, plus dinv's .Endpoint (and the health fields when asked). */
 function rowView(row: HostStatus) {
   const running = row.state === "Running";
   const active = running && process.env.DOCKER_HOST === row.url;
@@ -150,6 +154,16 @@ function rowView(row: HostStatus) {
     DockerVersion: row.docker,
     Error: row.errors.join("; "),
     ResponseTime: goDuration(row.responseMs ?? 0),
+    ...(row.health
+      ? {
+          StorageDriver: row.health.storageFallback
+            ? `${row.health.storageDriver} (${row.health.storageReason})`
+            : row.health.storageDriver,
+          Privilege: row.health.privilege,
+          Cgroups: row.health.cgroups,
+          EngineWarnings: row.health.warnings.join("; "),
+        }
+      : {}),
   };
 }
 
@@ -169,6 +183,8 @@ const HEADERS: Record<string, string> = {
   DockerVersion: "DOCKER",
   ResponseTime: "RESPONSE",
   Endpoint: "ENDPOINT",
+  StorageDriver: "STORAGE_DRIVER",
+  EngineWarnings: "ENGINE_WARNINGS",
 };
 
 function headerLine(template: string): string {

@@ -27,7 +27,8 @@ export function defineTransfer(program: Command): void {
       const { importHost } = await import("../../store/transfer.js");
       const store = await openStore();
       const { config, installedCa } = await importHost(store, file, opts.name);
-      if (opts.context !== false && config.personality === "docker") {
+      const { speaksDockerApi } = await import("../../store/host-config.js");
+      if (opts.context !== false && speaksDockerApi(config)) {
         const { registerContext } = await import("../../host/context.js");
         await registerContext(store, config);
       }

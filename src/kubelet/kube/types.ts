@@ -132,8 +132,19 @@ export interface Probe {
   terminationGracePeriodSeconds?: number;
 }
 
+/** A lifecycle hook's handler: one of exec, httpGet, sleep (tcpSocket is deprecated and not run). */
+export interface LifecycleHandler {
+  exec?: Probe["exec"];
+  httpGet?: Probe["httpGet"];
+  tcpSocket?: Probe["tcpSocket"];
+  sleep?: { seconds: number };
+}
+
 export interface Container {
   name: string;
+  /** Only on init containers: Always makes it a sidecar (KEP-753). */
+  restartPolicy?: "Always";
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler; stopSignal?: string };
   image?: string;
   command?: string[];
   args?: string[];
@@ -146,7 +157,7 @@ export interface Container {
   tty?: boolean;
   stdin?: boolean;
   volumeMounts?: VolumeMount[];
-  securityContext?: { privileged?: boolean; runAsUser?: number; runAsGroup?: number };
+  securityContext?: SecurityContext;
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
@@ -160,7 +171,38 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
+export interface SeccompProfile {
+  type?: "RuntimeDefault" | "Unconfined" | "Localhost";
+  localhostProfile?: string;
+}
+
+/** A container's securityContext; any other key names a field dinv refuses (security-context.ts). */
+export interface SecurityContext {
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  readOnlyRootFilesystem?: boolean;
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  allowPrivilegeEscalation?: boolean;
+  seccompProfile?: SeccompProfile;
+  [field: string]: unknown;
+}
+
+/** A pod's securityContext; any other key names a field dinv refuses. */
+export interface PodSecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  supplementalGroups?: number[];
+  fsGroup?: number;
+  sysctls?: Array<{ name: string; value: string }>;
+  seccompProfile?: SeccompProfile;
+  [field: string]: unknown;
+}
+
 export interface PodSpec {
+  securityContext?: PodSecurityContext;
   nodeName?: string;
   containers: Container[];
   initContainers?: Container[];

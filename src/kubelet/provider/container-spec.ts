@@ -18,6 +18,7 @@ import {
   type PodIdentity,
 } from "./labels.js";
 import { containerResources } from "./resources.js";
+import { containerSecurity, podSysctls } from "./security-context.js";
 
 export interface SpecContext {
   node: string;
@@ -111,13 +112,24 @@ export function infraContainerSpec(pod: Pod, image: InfraImage, ctx: SpecContext
       RestartPolicy: { Name: "unless-stopped" },
       NetworkMode: pod.spec.hostNetwork ? "host" : "bridge",
       ...networkOwnerConfig(pod, ctx),
+      // The pod's net.* sysctls belong to its network namespace, which this container holds.
+      ...(podSysctls(pod, true) ? { Sysctls: podSysctls(pod, true) } : {}),
     },
   };
 }
 
-/** Init containers run once: the engine restarts a failing one (unless Never), never a finished one. */
-export function initRestartPolicy(pod: Pod): { Name: string } {
+/**
+ * Init containers run once: the engine restarts a failing one (unless Never), never a finished
+ * one. A sidecar (restartPolicy Always, KEP-753) is restarted whenever it exits.
+ */
+export function initRestartPolicy(pod: Pod, container?: Container): { Name: string } {
+  if (container && isSidecar(container)) return { Name: "always" };
   return pod.spec.restartPolicy === "Never" ? { Name: "no" } : { Name: "on-failure" };
+}
+
+/** A native sidecar: an init container with restartPolicy Always, running beside the app containers. */
+export function isSidecar(container: Container): boolean {
+  return container.restartPolicy === "Always";
 }
 
 export interface ContainerRole {
@@ -140,7 +152,7 @@ export function appContainerSpec(
   const args = container.args?.length ? container.args.map((s) => expand(s, vars)) : undefined;
   const joined = ctx.infraId !== undefined;
   const { exposed, bindings } = ports([container]);
-  const user = userOf(container);
+  const security = containerSecurity(pod, container, !joined);
   const spec: CreateContainerSpec = {
     name: containerName(id, kind.role === "init" ? `init-${container.name}` : container.name),
     Image: container.image ?? "",
@@ -158,10 +170,11 @@ export function appContainerSpec(
       RestartPolicy: !ctx.capabilities.restartPolicies
         ? { Name: "no" }
         : kind.role === "init"
-          ? initRestartPolicy(pod)
+          ? initRestartPolicy(pod, container)
           : restartPolicy(pod),
       ...(kind.binds?.length ? { Binds: kind.binds } : {}),
       ...containerResources(container, ctx.flavor),
+      ...security.hostConfig,
       // Joined containers inherit hostname, ports, DNS and hosts from the infra container (the engine refuses them here).
       NetworkMode: joined ? `container:${ctx.infraId}` : pod.spec.hostNetwork ? "host" : "bridge",
       ...(joined ? {} : { PortBindings: bindings, ...networkOwnerConfig(pod, ctx) }),
@@ -170,15 +183,9 @@ export function appContainerSpec(
     ...(command ? { Entrypoint: command } : {}),
     ...(args ? { Cmd: args } : {}),
     ...(container.workingDir ? { WorkingDir: container.workingDir } : {}),
-    ...(user ? { User: user } : {}),
+    ...(security.user ? { User: security.user } : {}),
   };
   return spec;
-}
-
-function userOf(container: Container): string | undefined {
-  const ctx = container.securityContext;
-  if (ctx?.runAsUser === undefined) return undefined;
-  return ctx.runAsGroup !== undefined ? `${ctx.runAsUser}:${ctx.runAsGroup}` : String(ctx.runAsUser);
 }
 
 /** Kubernetes' default pull policy: Always for :latest or no tag, IfNotPresent otherwise. */

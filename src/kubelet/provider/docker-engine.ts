@@ -113,6 +113,11 @@ export class DockerPodEngine implements PodEngine, StreamingEngine {
     }
   }
 
+  async imageUser(ref: string): Promise<string> {
+    const info = await this.unary(() => this.docker.getImage(ref).inspect());
+    return info.Config?.User ?? "";
+  }
+
   async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
     const stream = await call(
       this.client,

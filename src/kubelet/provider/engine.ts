@@ -79,6 +79,8 @@ export interface PodEngine {
   /** undefined when the container does not exist. */
   inspectContainer(id: string): Promise<EngineContainerDetails | undefined>;
   hasImage(ref: string): Promise<boolean>;
+  /** The user an image runs as (its `Config.User`; "" when it names none, i.e. root). */
+  imageUser(ref: string): Promise<string>;
   pullImage(ref: string, auth?: RegistryAuth): Promise<void>;
   createContainer(spec: CreateContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;

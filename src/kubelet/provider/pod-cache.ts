@@ -19,6 +19,8 @@ export interface CachedContainer {
   name: string;
   id: string;
   index: number;
+  /** Created with securityContext.privileged (a refused start then says so). */
+  privileged?: boolean;
 }
 
 export interface CachedPod {

@@ -21,28 +21,38 @@ import type { EnvSource } from "./config-scope.js";
 import { podDns } from "./dns.js";
 import { resolveEnv, type EnvContext } from "./env.js";
 import { PodOperationError } from "./errors.js";
+import { ImageBackOff } from "./image-backoff.js";
 import { containerField, type PodEventSink } from "./events.js";
 import { podLabels } from "./labels.js";
 import type { CachedContainer } from "./pod-cache.js";
 import { authFor, pullSecrets, registryOf } from "./pull-secrets.js";
 import { QuantityError } from "./resources.js";
+import { verifyNonRoot } from "./security-context.js";
 import { emptyDirs, engineBinds } from "./volumes.js";
 
 export interface CreatorOptions extends Omit<SpecContext, "infraId"> {
   /** undefined where the engine has no `container:` network mode (VIC) or no pause image. */
   infraImage: InfraImage | undefined;
   events?: PodEventSink;
+  /** The clock of the image pull back-off (tests move it). */
+  now?: () => number;
 }
+
+/** How long a pod shows ErrImagePull before it shows ImagePullBackOff (the kubelet's next sync). */
+export const ERR_IMAGE_PULL_SHOWN_MS = 1000;
 
 export class PodCreator {
   /** Pulls in flight, shared between pods that need the same image at the same time. */
   private readonly pulls = new Map<string, Promise<void>>();
+  private readonly backOff: ImageBackOff;
 
   constructor(
     private readonly engine: PodEngine,
     readonly config: EnvSource,
     private readonly options: CreatorOptions,
-  ) {}
+  ) {
+    this.backOff = new ImageBackOff(options.now);
+  }
 
   /** Make every image of the pod (init and app containers) present, concurrently. */
   async pullImages(pod: Pod): Promise<void> {
@@ -73,8 +83,21 @@ export class PodCreator {
       for (const c of pod.spec.initContainers ?? []) if (c.image === image) event(c.name, true);
       for (const c of pod.spec.containers) if (c.image === image) event(c.name, false);
     };
+    const uid = pod.metadata?.uid ?? "";
     await Promise.all(
       [...wanted].map(async ([image, policy]) => {
+        const waitMs = this.backOff.remainingMs(uid, image);
+        if (waitMs > 0) {
+          // Syncs right after the failure (the status write itself brings one) still show it.
+          const recent = this.backOff.recentFailure(uid, image, ERR_IMAGE_PULL_SHOWN_MS);
+          if (recent)
+            throw new PodOperationError(recent.message, {
+              reason: "ErrImagePull",
+              permanent: false,
+              retryAfterMs: recent.leftMs,
+            });
+          throw this.pullBackOff(pod, image, waitMs, report);
+        }
         const auth = authFor(registryOf(image), secrets);
         try {
           const outcome = await this.ensureImage(image, policy, auth, () =>
@@ -87,6 +110,7 @@ export class PodCreator {
               }),
             ),
           );
+          this.backOff.succeeded(uid, image);
           report(image, (name, init) =>
             this.options.events?.(pod, {
               type: "Normal",
@@ -99,18 +123,56 @@ export class PodCreator {
             }),
           );
         } catch (err) {
-          report(image, (name, init) =>
-            this.options.events?.(pod, {
-              type: "Warning",
-              reason: "Failed",
-              message: errorMessage(err),
-              fieldPath: containerField(name, init),
-            }),
-          );
-          throw err;
+          const failure = err instanceof PodOperationError ? err : pullFailure(image, err);
+          for (const message of [errorMessage(err), `Error: ${failure.reason}`]) {
+            report(image, (name, init) =>
+              this.options.events?.(pod, {
+                type: "Warning",
+                reason: "Failed",
+                message,
+                fieldPath: containerField(name, init),
+              }),
+            );
+          }
+          if (failure.reason !== "ErrImagePull") throw failure;
+          // As the kubelet: ErrImagePull now, ImagePullBackOff until the back-off ends, then a new pull.
+          this.backOff.failed(uid, image, failure.userMessage);
+          throw new PodOperationError(failure.message, {
+            reason: "ErrImagePull",
+            permanent: false,
+            cause: err,
+            retryAfterMs: ERR_IMAGE_PULL_SHOWN_MS,
+            ...(failure.hint ? { hint: failure.hint } : {}),
+          });
         }
       }),
     );
+  }
+
+  /** The pod is gone: its pull back-offs too. */
+  forget(uid: string): void {
+    this.backOff.forget(uid);
+  }
+
+  private pullBackOff(
+    pod: Pod,
+    image: string,
+    waitMs: number,
+    report: (image: string, event: (name: string, init: boolean) => void) => void,
+  ): PodOperationError {
+    for (const [type, reason, message] of [
+      ["Normal", "BackOff", `Back-off pulling image "${image}"`],
+      ["Warning", "Failed", "Error: ImagePullBackOff"],
+    ] as const) {
+      report(image, (name, init) =>
+        this.options.events?.(pod, { type, reason, message, fieldPath: containerField(name, init) }),
+      );
+    }
+    return new PodOperationError(`Back-off pulling image "${image}"`, {
+      reason: "ImagePullBackOff",
+      permanent: false,
+      retryAfterMs: waitMs,
+    });
   }
 
   private async ensureImage(
@@ -197,6 +259,7 @@ export class PodCreator {
     const first = role === "init" || !pod.spec.initContainers?.length;
     if (!infraId && index === 0 && first) this.dnsWarnings(pod);
     try {
+      await verifyNonRoot(pod, container, () => this.engine.imageUser(container.image ?? ""));
       env = await resolveEnv(pod, container, this.config, envContext);
       spec = appContainerSpec(
         pod,
@@ -217,7 +280,12 @@ export class PodCreator {
     }
     try {
       const id = await this.engine.createContainer(spec);
-      return { name: container.name, id, index };
+      return {
+        name: container.name,
+        id,
+        index,
+        ...(spec.HostConfig?.Privileged ? { privileged: true } : {}),
+      };
     } catch (err) {
       throw new PodOperationError(`container "${container.name}": ${errorMessage(err)}`, {
         reason: "CreateContainerError",
@@ -239,7 +307,8 @@ function pullFailure(image: string, err: unknown): PodOperationError {
   if (err instanceof PodOperationError) return err;
   return new PodOperationError(`failed to pull image "${image}": ${errorMessage(err)}`, {
     reason: "ErrImagePull",
-    permanent: engineRefused(err),
+    // Retried with the image back-off whatever the cause (the registry may come back, the image be pushed).
+    permanent: false,
     hint: "check the image name and that the endpoint can reach its registry",
     cause: err,
   });

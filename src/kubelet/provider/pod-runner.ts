@@ -8,7 +8,7 @@
 import { errorMessage } from "../../errors.js";
 import type { Capabilities } from "../../engine/flavor.js";
 import type { Container, Pod } from "../kube/types.js";
-import { checkNetwork } from "./container-spec.js";
+import { checkNetwork, isSidecar } from "./container-spec.js";
 import { podKey } from "../kube/types.js";
 import type { PodEngine } from "./engine.js";
 import type { EnvContext } from "./env.js";
@@ -18,6 +18,7 @@ import type { CachedContainer, CachedPod, PodCache } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
 import type { PodStarter } from "./pod-starter.js";
 import type { VolumeDelivery } from "./volume-delivery.js";
+import { checkSecurity } from "./security-context.js";
 import { checkVolumes } from "./volumes.js";
 
 export interface RunnerOptions {
@@ -55,6 +56,7 @@ export class PodRunner {
   private async prepare(entry: CachedPod, pod: Pod): Promise<void> {
     checkNetwork(pod, this.options.capabilities);
     checkVolumes(pod, this.options.capabilities);
+    checkSecurity(pod, this.options.capabilities);
     await this.verifySources(pod);
     await this.creator.pullImages(pod);
     await this.creator.createVolumes(pod);
@@ -115,6 +117,8 @@ export class PodRunner {
         });
       }
       if (details.state.status === "exited" && details.state.exitCode === 0) continue;
+      // A sidecar only has to be running: the next one (or the app containers) start beside it.
+      if (isSidecar(container) && details.state.status === "running") continue;
       // Running, restarting (the engine retries a failure unless restartPolicy is Never), or failed for good.
       return false;
     }

@@ -1,5 +1,6 @@
 /** PodStarter: starts the infra container first (the others join its network), then the app containers. */
 import { errorMessage } from "../../errors.js";
+import { privilegeRefused } from "../../engine/privilege.js";
 import { engineRefused, type PodEngine } from "./engine.js";
 import { PodOperationError } from "./errors.js";
 import type { CachedContainer, CachedPod } from "./pod-cache.js";
@@ -29,10 +30,13 @@ export class PodStarter {
     try {
       await this.engine.startContainer(c.id);
     } catch (err) {
+      const refusedPrivilege = c.privileged === true && privilegeRefused(errorMessage(err));
       throw new PodOperationError(`container "${c.name}" did not start: ${errorMessage(err)}`, {
         reason: "StartError",
         permanent: engineRefused(err),
-        hint: "check the container's command and image",
+        hint: refusedPrivilege
+          ? "this endpoint refuses privileged containers (securityContext.privileged: true); grant capabilities instead"
+          : "check the container's command and image",
         cause: err,
       });
     }

@@ -126,6 +126,10 @@ export function podStatusFrom(
       ? { reason: entry.waiting.reason, message: entry.waiting.message }
       : { reason: "ContainerCreating" };
 
+  const startedSidecars = new Set<string>();
+  const sidecarNames = new Set(
+    (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === "Always").map((c) => c.name),
+  );
   const initStatuses: ContainerStatus[] = (pod.spec.initContainers ?? []).map((c) => {
     const cached = entry?.initContainers?.get(c.name);
     const d = cached ? details.get(cached.id) : undefined;
@@ -136,12 +140,15 @@ export function podStatusFrom(
       containerID,
       ctx,
     );
+    const sidecar = c.restartPolicy === "Always";
+    // A sidecar counts as initialized once it has started (it keeps running, or is restarted).
+    if (sidecar && d && engineTime(d.state.startedAt)) startedSidecars.add(c.name);
     return {
       name: c.name,
       state,
       lastState: backedOff ?? {},
-      // An init container is ready once it finished successfully.
-      ready: state.terminated?.exitCode === 0,
+      // An init container is ready once it finished successfully; a sidecar while it runs.
+      ready: sidecar ? state.running !== undefined : state.terminated?.exitCode === 0,
       started: state.running !== undefined,
       restartCount: restartsOf(d, ctx),
       image: c.image ?? "",
@@ -149,10 +156,16 @@ export function podStatusFrom(
       ...(containerID ? { containerID } : {}),
     };
   });
-  const initDone = initStatuses.every((s) => s.state.terminated?.exitCode === 0);
+  const initComplete = (s: ContainerStatus) =>
+    s.state.terminated?.exitCode === 0 || startedSidecars.has(s.name);
+  const initDone = initStatuses.every(initComplete);
+  const sidecarStatuses = initStatuses.filter((s) => sidecarNames.has(s.name));
   const initFailed =
     pod.spec.restartPolicy === "Never" &&
-    initStatuses.some((s) => s.state.terminated !== undefined && s.state.terminated.exitCode !== 0);
+    initStatuses.some(
+      (s) =>
+        !sidecarNames.has(s.name) && s.state.terminated !== undefined && s.state.terminated.exitCode !== 0,
+    );
   const appWaiting = initDone || failure || entry?.waiting ? waiting : { reason: "PodInitializing" };
 
   const statuses: ContainerStatus[] = pod.spec.containers.map((c) => {
@@ -196,9 +209,11 @@ export function podStatusFrom(
     : !initDone && !failure
       ? "Pending"
       : phaseOf(statuses, failure !== undefined);
-  const uninitialized = initStatuses.filter((s) => s.state.terminated?.exitCode !== 0).map((s) => s.name);
-  const allReady = statuses.every((s) => s.ready);
-  const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
+  const uninitialized = initStatuses.filter((s) => !initComplete(s)).map((s) => s.name);
+  // Sidecars count for readiness, as on a kubelet.
+  const readiness = [...sidecarStatuses, ...statuses];
+  const allReady = readiness.every((s) => s.ready);
+  const notReady = readiness.filter((s) => !s.ready).map((s) => s.name);
   const readyMessage = notReady.length
     ? `containers with unready status: [${notReady.join(" ")}]`
     : undefined;

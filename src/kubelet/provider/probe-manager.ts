@@ -12,6 +12,7 @@
  * `Unhealthy` event; result changes notify the pod so its status follows.
  */
 import { errorMessage } from "../../errors.js";
+import { killAndRestart } from "./container-kill.js";
 import type { Container, Pod, PodStatus, Probe } from "../kube/types.js";
 import type { PodEngine, StreamingEngine } from "./engine.js";
 import { containerField, type PodEventSink } from "./events.js";
@@ -237,33 +238,19 @@ export class ProbeManager {
     schedule(Math.max(0, (probe.initialDelaySeconds ?? 0) * 1000 - sinceStart));
   }
 
-  /**
-   * SIGTERM, SIGKILL if it still runs after the grace period, then the restarter starts it
-   * again as the pod's restartPolicy says.
-   */
   private async killAndRestart(
     instance: Instance,
     pod: Pod,
     container: Container,
     graceSeconds: number,
   ): Promise<void> {
-    const { engine } = this.deps;
     const id = instance.containerId;
-    try {
-      let details = await engine.inspectContainer(id);
-      await engine.killContainer(id, graceSeconds > 0 ? "SIGTERM" : "SIGKILL");
-      const deadline = Date.now() + graceSeconds * 1000;
-      for (;;) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        details = await engine.inspectContainer(id);
-        if (!details || details.state.status !== "running") break;
-        if (Date.now() >= deadline) await engine.killContainer(id, "SIGKILL");
-      }
-      if (!details) return;
-      this.restarter.exited({ podKey: instance.podKey, pod, name: container.name, init: false, details });
-    } catch (err) {
-      this.deps.log?.(`restarting ${id} after a failed probe: ${errorMessage(err)}`);
-    }
+    await killAndRestart(
+      this.deps.engine,
+      this.restarter,
+      { podKey: instance.podKey, pod, name: container.name, id },
+      graceSeconds,
+    ).catch((err: unknown) => this.deps.log?.(`restarting ${id} after a failed probe: ${errorMessage(err)}`));
   }
 
   private event(pod: Pod, container: Container, type: "Normal" | "Warning", reason: string, message: string) {

@@ -32,12 +32,21 @@ export function timeoutMsOf(probe: Probe): number {
   return Math.max(1, probe.timeoutSeconds ?? 1) * 1000;
 }
 
-export async function runProbe(
+export function runProbe(
   engine: Pick<StreamingEngine, "exec">,
   probe: Probe,
   target: ProbeTarget,
 ): Promise<ProbeOutcome> {
-  const timeoutMs = timeoutMsOf(probe);
+  return runHandler(engine, probe, target, timeoutMsOf(probe));
+}
+
+/** One exec, httpGet or tcpSocket handler (a probe's, or a lifecycle hook's) within timeoutMs. */
+export async function runHandler(
+  engine: Pick<StreamingEngine, "exec">,
+  probe: Pick<Probe, "exec" | "httpGet" | "tcpSocket" | "grpc">,
+  target: ProbeTarget,
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
   if (probe.exec) return execProbe(engine, target.containerId, probe.exec.command ?? [], timeoutMs);
   if (probe.tcpSocket || probe.httpGet) {
     const spec = (probe.tcpSocket ?? probe.httpGet) as { port: number | string; host?: string };

@@ -7,7 +7,7 @@ import { errorMessage } from "../../errors.js";
 import { capabilitiesOf, type Capabilities, type Flavor } from "../../engine/flavor.js";
 import { kubeTime, podKey, type Pod, type PodStatus } from "../kube/types.js";
 import type { PodLifecycleHandler, ProviderPod } from "../provider-api.js";
-import { podIdentity } from "./container-spec.js";
+import { isSidecar, podIdentity } from "./container-spec.js";
 import type { EngineContainerEvent, EventSubscription, PodEngine, StreamingEngine } from "./engine.js";
 import type { ConfigSource, TokenSource } from "./config-scope.js";
 import { PodOperationError } from "./errors.js";
@@ -21,8 +21,13 @@ import type { PodCreator } from "./pod-creator.js";
 import { PodDeleter } from "./pod-deleter.js";
 import { PodStarter } from "./pod-starter.js";
 import { PodStatusReader } from "./pod-status.js";
-import { gracePeriod, PodStopper } from "./pod-stopper.js";
+import { gracePeriod, PodStopper, type PreStop } from "./pod-stopper.js";
+import { LifecycleHooks } from "./lifecycle-hooks.js";
+import { killAndRestart } from "./container-kill.js";
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
+
+/** How long a postStart hook may run (a kubelet sets none; a hung hook must not be held forever). */
+export const POST_START_TIMEOUT_MS = 120_000;
 
 export interface ProviderOptions {
   node: string;
@@ -41,7 +46,7 @@ export interface ProviderOptions {
   cache?: PodCache;
   /** How often changed configMaps/secrets/tokens are re-delivered into running pods (0: never). */
   volumeRefreshMs?: number;
-  /** Where exec probes run; without it no probes run (containers are ready once running). */
+  /** Where exec probes and lifecycle hooks run; without it none run (containers are ready once running). */
   probeExec?: Pick<StreamingEngine, "exec">;
 }
 
@@ -53,11 +58,15 @@ export class DockerProvider implements PodLifecycleHandler {
   private readonly status: PodStatusReader;
   private readonly runner: PodRunner;
   private readonly probes: ProbeManager | undefined;
+  /** Lifecycle hooks, where the engine can exec (the same connection probes use). */
+  private readonly hooks: LifecycleHooks | undefined;
   /** The kubelet's own restarts: after failed probes, and of every exit where the engine restarts nothing. */
   private readonly restarter: ContainerRestarter;
   private readonly capabilities: Capabilities;
   /** Pods being deleted: their stopping containers must not be restarted. */
   private readonly deleting = new Set<string>();
+  /** Pods whose app containers are all done: their sidecars are stopped and not restarted. */
+  private readonly finished = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(key: string) => void> = [];
   private readonly lastTermination = new Map<string, { exitCode: number; finishedAt: string }>();
@@ -97,6 +106,7 @@ export class DockerProvider implements PodLifecycleHandler {
           ...(options.log ? { log: options.log } : {}),
         })
       : undefined;
+    this.hooks = exec ? new LifecycleHooks(exec, options.events) : undefined;
     this.runner = new PodRunner(engine, this.cache, creator, this.starter, delivery, {
       hostIP: options.hostIP,
       nodeAllocatable: options.nodeAllocatable,
@@ -155,6 +165,7 @@ export class DockerProvider implements PodLifecycleHandler {
       this.lastTermination.set(event.id, { exitCode: event.exitCode, finishedAt: new Date().toISOString() });
     }
     if (event.action === "destroy") this.lastTermination.delete(event.id);
+    if (event.action === "start" && this.hooks) void this.postStart(event.id);
     const key =
       this.cache.keyOfContainer(event.id) ??
       (event.labels[LABEL_NAMESPACE] && event.labels[LABEL_NAME]
@@ -229,7 +240,8 @@ export class DockerProvider implements PodLifecycleHandler {
         return;
       }
       entry.waiting = failure;
-      this.notify(key);
+      // A failure that names its retry time (an image back-off) is not re-run at once by a notification.
+      if (!(err instanceof PodOperationError && err.retryAfterMs !== undefined)) this.notify(key);
       throw err;
     }
     this.notify(key);
@@ -281,7 +293,7 @@ export class DockerProvider implements PodLifecycleHandler {
     }
     let final: PodStatus | undefined;
     try {
-      await this.stopper.stop(entry, gracePeriod(pod));
+      await this.stopper.stop(entry, gracePeriod(pod), this.preStop(pod, owned));
       // The stopped containers' exits, read before they are removed: the pod's last status.
       if (owned)
         final = await this.getPodStatus(pod).catch((err: unknown) => {
@@ -297,8 +309,79 @@ export class DockerProvider implements PodLifecycleHandler {
       this.restarter.forget(key);
     }
     this.probes?.forget(key);
+    this.creator.forget(uid);
+    if (owned) this.finished.delete(key);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);
     return final;
+  }
+
+  /**
+   * A container (re)started: its postStart hook, as a kubelet runs it after every start. When the
+   * hook fails the container is killed and restarted per restartPolicy (FailedPostStartHook).
+   */
+  private async postStart(id: string): Promise<void> {
+    const key = this.cache.keyOfContainer(id);
+    const entry = key ? this.cache.get(key) : undefined;
+    const pod = entry?.pod;
+    if (!key || !entry || !pod || !this.hooks) return;
+    const init = [...(entry.initContainers?.values() ?? [])].find((c) => c.id === id);
+    const cached = init ?? [...entry.containers.values()].find((c) => c.id === id);
+    const container = (init ? pod.spec.initContainers : pod.spec.containers)?.find(
+      (c) => c.name === cached?.name,
+    );
+    if (!container?.lifecycle?.postStart) return;
+    const podIP = await this.runner
+      .envContext(entry)
+      .then((env) => env.podIP)
+      .catch(() => undefined);
+    const target = { pod, container, containerId: id, podIP, init: init !== undefined };
+    if (await this.hooks.run("PostStart", target, POST_START_TIMEOUT_MS)) return;
+    if (this.deleting.has(key) || this.cache.get(key) !== entry) return;
+    this.options.events?.(pod, {
+      type: "Normal",
+      reason: "Killing",
+      message: `FailedPostStartHook: container ${container.name} will be restarted`,
+      fieldPath: containerField(container.name, init !== undefined),
+    });
+    await killAndRestart(
+      this.engine,
+      this.restarter,
+      { podKey: key, pod, name: container.name, id, init: init !== undefined },
+      gracePeriod(pod),
+    ).catch((err: unknown) =>
+      this.options.log?.(`killing ${id} after its postStart hook failed: ${errorMessage(err)}`),
+    );
+  }
+
+  /** The app containers are done: the sidecars are stopped, the last started first (KEP-753). */
+  private async stopSidecars(entry: CachedPod, pod: Pod): Promise<void> {
+    const sidecars = (pod.spec.initContainers ?? []).filter(isSidecar).reverse();
+    for (const s of sidecars) {
+      const cached = entry.initContainers?.get(s.name);
+      if (!cached) continue;
+      await this.engine
+        .stopContainer(cached.id, gracePeriod(pod))
+        .catch((err: unknown) => this.options.log?.(`stopping sidecar ${cached.id}: ${errorMessage(err)}`));
+    }
+    this.notify(podKey(pod));
+  }
+
+  /** preStop hooks of the pod's containers, where the engine can exec (undefined: none run). */
+  private preStop(pod: Pod, entry: CachedPod | undefined): PreStop | undefined {
+    const hooks = this.hooks;
+    if (!hooks || !entry) return undefined;
+    const specs = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+    if (!specs.some((c) => c.lifecycle?.preStop)) return undefined;
+    const podIP = this.runner.envContext(entry).then((env) => env.podIP);
+    return async (c, timeoutMs) => {
+      const init = entry.initContainers?.get(c.name)?.id === c.id;
+      const container = (init ? pod.spec.initContainers : pod.spec.containers)?.find(
+        (s) => s.name === c.name,
+      );
+      if (!container?.lifecycle?.preStop) return;
+      const ip = await podIP.catch(() => undefined);
+      await hooks.run("PreStop", { pod, container, containerId: c.id, podIP: ip, init }, timeoutMs);
+    };
   }
 
   async getPodStatus(pod: Pod): Promise<PodStatus | undefined> {
@@ -307,7 +390,8 @@ export class DockerProvider implements PodLifecycleHandler {
     const probes = this.probes;
     const key = podKey(pod);
     // Where the engine never restarts (a VCH), every exit the status shows is the kubelet's to handle.
-    const restartsHere = !this.capabilities.restartPolicies && !this.deleting.has(key);
+    const restartsHere =
+      !this.capabilities.restartPolicies && !this.deleting.has(key) && !this.finished.has(key);
     const status = await this.status.read(entry, pod, {
       hostIP: this.options.hostIP,
       runtime: `${this.options.flavor}://`,
@@ -317,6 +401,10 @@ export class DockerProvider implements PodLifecycleHandler {
       ...(restartsHere ? { onExited: (c) => this.restarter.exited({ ...c, podKey: key, pod }) } : {}),
     });
     probes?.sync(podKey(pod), pod, status);
+    if ((status.phase === "Succeeded" || status.phase === "Failed") && !this.finished.has(key)) {
+      this.finished.add(key);
+      void this.stopSidecars(entry, pod);
+    }
     return status;
   }
 }

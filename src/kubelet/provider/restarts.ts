@@ -20,7 +20,10 @@ export const BACKOFF_MAX_MS = 300_000;
 export const BACKOFF_RESET_MS = 600_000;
 
 /** Whether a container that exited with this code is started again. */
-export function shouldRestart(pod: Pod, exitCode: number, init: boolean): boolean {
+export function shouldRestart(pod: Pod, exitCode: number, init: boolean, name?: string): boolean {
+  // A sidecar (an init container with restartPolicy Always) is restarted whatever the pod's policy.
+  if (init && pod.spec.initContainers?.some((c) => c.name === name && c.restartPolicy === "Always"))
+    return true;
   const policy = pod.spec.restartPolicy ?? "Always";
   if (policy === "Never") return false;
   // Init containers run to completion once: restarted only after a failure.
@@ -76,7 +79,7 @@ export class ContainerRestarter {
     const run = c.details.state.startedAt ?? "";
     let track = this.tracks.get(id);
     if (track?.pending || (track && track.handledRun === run)) return;
-    if (!shouldRestart(c.pod, c.details.state.exitCode, c.init)) {
+    if (!shouldRestart(c.pod, c.details.state.exitCode, c.init, c.name)) {
       if (track) track.handledRun = run;
       return;
     }

@@ -65,11 +65,15 @@ export function checkVolumes(pod: Pod, capabilities: VolumeCapabilities = ANY_VO
       );
   }
   if (!capabilities.sharedVolumes) {
-    // App containers run side by side, each its own VM, and a VMDK disk attaches to one running
-    // VM only. Init containers run one at a time before them, so they may share with anyone.
+    // App containers and sidecars run side by side, each its own VM, and a VMDK disk attaches to
+    // one running VM only. Other init containers run one at a time before them: they may share.
+    const sideBySide = [
+      ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === "Always"),
+      ...pod.spec.containers,
+    ];
     for (const volume of volumes.values()) {
       if (!volume.emptyDir) continue;
-      const users = pod.spec.containers.filter((c) => c.volumeMounts?.some((m) => m.name === volume.name));
+      const users = sideBySide.filter((c) => c.volumeMounts?.some((m) => m.name === volume.name));
       if (users.length > 1)
         throw refuse(
           `volume "${volume.name}": an emptyDir cannot be shared by containers ${users.map((c) => `"${c.name}"`).join(", ")} on this endpoint (each container is its own VM and the volume a disk only one running VM can use)`,

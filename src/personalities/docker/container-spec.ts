@@ -33,6 +33,10 @@ export interface HostContainerSpec {
   dataDir?: string;
   /** Arguments for the image's entrypoint (the docker personality passes them to dockerd). */
   cmd?: string[];
+  /** Replaces the image's entrypoint (a personality's own, e.g. starting sshd first). */
+  entrypoint?: string[];
+  /** More ports published beside the service port, on the same address, each on any free port. */
+  extraPorts?: number[];
   /** Attach to this network (with a fixed address) instead of the default bridge. */
   network?: { name: string; ip?: string };
   /** Extra HostConfig fields: CPU and memory limits. */
@@ -43,6 +47,7 @@ export interface HostContainerSpec {
 /** The create options for a host container. */
 export function hostContainerOptions(spec: HostContainerSpec): Dockerode.ContainerCreateOptions {
   const port = `${spec.servicePort ?? HOST_TLS_PORT}/tcp`;
+  const extraPorts = (spec.extraPorts ?? []).map((p) => `${p}/tcp`);
   const hostConfig: HostConfig = {
     ...spec.resources,
     ...privilegeHostConfig(spec.privilege),
@@ -54,10 +59,10 @@ export function hostContainerOptions(spec: HostContainerSpec): Dockerode.Contain
     Init: false, // the image runs tini itself
   };
   if (spec.publish) {
+    const hostIp = spec.publish.hostIp;
     hostConfig.PortBindings = {
-      [port]: [
-        { HostIp: spec.publish.hostIp, HostPort: spec.publish.hostPort ? String(spec.publish.hostPort) : "" },
-      ],
+      [port]: [{ HostIp: hostIp, HostPort: spec.publish.hostPort ? String(spec.publish.hostPort) : "" }],
+      ...Object.fromEntries(extraPorts.map((p) => [p, [{ HostIp: hostIp, HostPort: "" }]])),
     };
   }
   if (spec.network) hostConfig.NetworkMode = spec.network.name;
@@ -67,8 +72,9 @@ export function hostContainerOptions(spec: HostContainerSpec): Dockerode.Contain
     Labels: spec.labels,
     Env: spec.env ?? [],
     ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
+    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
     ...(spec.hostname ? { Hostname: spec.hostname } : {}),
-    ExposedPorts: { [port]: {} },
+    ExposedPorts: Object.fromEntries([port, ...extraPorts].map((p) => [p, {}])),
     // A plain `docker stop` must leave the entrypoint time to stop the inner containers
     // (DINV_STOP_TIMEOUT, 6 s) and then dockerd.
     StopTimeout: 30,

@@ -1,4 +1,4 @@
-import type { HostConfig } from "../../store/host-config.js";
+import type { HostConfig } from "../store/host-config.js";
 
 /**
  * daemon.json as written into a host: dinv's defaults (networks clear of the outer
