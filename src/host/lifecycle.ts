@@ -48,7 +48,8 @@ export async function startHost(
       `${name} came up at ${after.config.network.address}, not in its certificate: regenerating it`,
     );
     await store.save(after.config);
-    await regenerateHostCertificates(store, name, progress);
+    // Just started: its containers are starting too, a reload restarting them loses nothing.
+    await regenerateHostCertificates(store, name, progress, { restartsContainers: true });
   }
   await waitUntilReady(openHost(store, name), timeoutSeconds);
 }

@@ -218,6 +218,51 @@ export function defineSwarm(program: Command): void {
     });
 
   swarm
+    .command("upgrade")
+    .description(
+      "move the nodes to the newest host image one at a time: drain, upgrade, wait Ready, activate",
+    )
+    .argument("<name>")
+    .argument("[nodes...]", "only these nodes (host names)")
+    .option("--image <ref>", "the image to move to (default: each node's own reference, read again)")
+    .option("--timeout <seconds>", "how long to wait for each step of each node", seconds, 120)
+    .action(async (name: string, nodes: string[], opts: { image?: string; timeout: number }) => {
+      const { upgradeSwarm } = await import("../../host/swarm/rolling.js");
+      const upgraded = await upgradeSwarm(
+        await openStore(),
+        name,
+        {
+          timeoutSeconds: opts.timeout,
+          ...(nodes.length ? { only: nodes } : {}),
+          ...(opts.image ? { image: opts.image } : {}),
+        },
+        stderrProgress(),
+      );
+      out(
+        `Swarm "${name}": ${upgraded.length} node(s) upgraded${upgraded.length ? `: ${upgraded.join(", ")}` : ""}.`,
+      );
+    });
+
+  swarm
+    .command("regenerate-certs")
+    .description(
+      "new server certificates for the nodes, one at a time (each drained while its engine reloads)",
+    )
+    .argument("<name>")
+    .argument("[nodes...]", "only these nodes (host names)")
+    .option("--timeout <seconds>", "how long to wait for each step of each node", seconds, 120)
+    .action(async (name: string, nodes: string[], opts: { timeout: number }) => {
+      const { regenerateSwarmCertificates } = await import("../../host/swarm/rolling.js");
+      const done = await regenerateSwarmCertificates(
+        await openStore(),
+        name,
+        { timeoutSeconds: opts.timeout, ...(nodes.length ? { only: nodes } : {}) },
+        stderrProgress(),
+      );
+      out(`Swarm "${name}": new certificates on ${done.join(", ")}.`);
+    });
+
+  swarm
     .command("rm")
     .description("remove swarms: every node's host, the network dinv made, the docker context, the tokens")
     .argument("<names...>")

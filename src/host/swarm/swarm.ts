@@ -10,7 +10,7 @@
  * 4789/udp between nodes, which a published port cannot give. Swarm's own mutual TLS (its CA in
  * the managers' raft) protects node traffic; dinv's certificates protect the API.
  */
-import { call, type EngineClient } from "../../engine/client.js";
+import { call, connect, type EngineClient } from "../../engine/client.js";
 import { resolveEndpoint, type EndpointFlags } from "../../engine/resolve.js";
 import { hostUrl } from "../../engine/host-endpoints.js";
 import { DinvError } from "../../errors.js";
@@ -36,9 +36,9 @@ import type { EngineOptionFlags } from "../engine-options.js";
 import { innerClient } from "../open.js";
 import type { Progress } from "../progress.js";
 import { removeHost } from "../remove.js";
-import { connect } from "../../engine/client.js";
+import { drainNode, SwarmError, updateNode, waitUntil, type SwarmNode } from "./node-ops.js";
 
-export class SwarmError extends DinvError {}
+export { SwarmError } from "./node-ops.js";
 
 /** Swarm's default pools are 10.0.0.0/8; the inner engines use 10.213/24 and 10.214/16 (images/dinv/daemon.json). */
 export const DEFAULT_ADDR_POOL = "10.215.0.0/16";
@@ -303,17 +303,8 @@ async function addNodes(
   return config;
 }
 
-function innerFor(store: HostStore, config: HostConfig, timeoutMs = 30_000): EngineClient {
+export function innerFor(store: HostStore, config: HostConfig, timeoutMs = 30_000): EngineClient {
   return innerClient({ config, dir: store.hostDir(config.name) }, timeoutMs);
-}
-
-interface SwarmNode {
-  ID: string;
-  Version: { Index: number };
-  Spec: { Role: SwarmRole; Availability: string; Labels?: Record<string, string> };
-  Description?: { Hostname?: string };
-  Status?: { State?: string; Addr?: string };
-  ManagerStatus?: { Leader?: boolean; Reachability?: string };
 }
 
 /** The swarm's nodes as a manager sees them (the first manager that answers). */
@@ -474,19 +465,7 @@ async function removeNode(
       progress.done();
     }
     progress.step(`draining ${host}`);
-    await updateNode(manager, node.ID, { Availability: "drain" });
-    await waitUntil(
-      async () => {
-        const tasks = (await call(manager, () =>
-          manager.docker.listTasks({
-            filters: JSON.stringify({ node: [node.ID], "desired-state": ["running"] }),
-          }),
-        )) as unknown[];
-        return tasks.length === 0;
-      },
-      60_000,
-      `tasks still on ${host} after 60 s`,
-    );
+    await drainNode(manager, node, host, 60_000);
     progress.done();
     progress.step(`${host} leaves the swarm`);
     const leaving = innerFor(store, store.load(host), 30_000);
@@ -500,28 +479,6 @@ async function removeNode(
   await swarms.save(others);
   progress.done();
   return others;
-}
-
-async function updateNode(
-  engine: EngineClient,
-  id: string,
-  change: Partial<SwarmNode["Spec"]>,
-): Promise<void> {
-  const node = (await call(engine, () => engine.docker.getNode(id).inspect())) as SwarmNode;
-  await call(engine, () =>
-    engine.docker
-      .getNode(id)
-      .update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, ...change } }),
-  );
-}
-
-async function waitUntil(check: () => Promise<boolean>, ms: number, failure: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new SwarmError(failure);
 }
 
 /**
