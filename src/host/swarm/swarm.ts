@@ -72,7 +72,7 @@ export function networkName(swarm: string): string {
   return `dinv-swarm-${swarm}`;
 }
 
-/** Host names of nodes: NAME-m1…, NAME-w1…; numbers never reused while the swarm lives. */
+/** Host names of nodes: NAME-m1…, NAME-w1…; a new node takes the number after the highest in use. */
 export function nodeName(swarm: string, role: SwarmRole, index: number): string {
   return `${swarm}-${role === "manager" ? "m" : "w"}${index}`;
 }
