@@ -42,6 +42,8 @@ export const SwarmConfigSchema = z.object({
   ),
   /** The registry-cache host the nodes pull through, if any. */
   registryCache: z.optional(NonEmpty()),
+  /** The highest node number given per role (host/swarm/node-names.ts: numbers are never reused). */
+  lastIndex: z.optional(z.object({ manager: z.number(), worker: z.number() })),
   /** Nodes in the order they were added; each is a host of the store. */
   nodes: z.array(z.object({ host: NonEmpty(), role: z.enum(["manager", "worker"]) })),
 });

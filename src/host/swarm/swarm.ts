@@ -36,6 +36,7 @@ import type { EngineOptionFlags } from "../engine-options.js";
 import { innerClient } from "../open.js";
 import type { Progress } from "../progress.js";
 import { removeHost } from "../remove.js";
+import { nextNodeNames, withNodes } from "./node-names.js";
 import { drainNode, SwarmError, updateNode, waitUntil, type SwarmNode } from "./node-ops.js";
 
 export { SwarmError } from "./node-ops.js";
@@ -70,20 +71,6 @@ export function swarmStore(store: HostStore): SwarmStore {
 
 export function networkName(swarm: string): string {
   return `dinv-swarm-${swarm}`;
-}
-
-/** Host names of nodes: NAME-m1…, NAME-w1…; a new node takes the number after the highest in use. */
-export function nodeName(swarm: string, role: SwarmRole, index: number): string {
-  return `${swarm}-${role === "manager" ? "m" : "w"}${index}`;
-}
-
-function nextIndex(config: SwarmConfig, role: SwarmRole): number {
-  const prefix = `${config.name}-${role === "manager" ? "m" : "w"}`;
-  const used = config.nodes
-    .filter((n) => n.host.startsWith(prefix))
-    .map((n) => Number(n.host.slice(prefix.length)))
-    .filter(Number.isInteger);
-  return used.length ? Math.max(...used) + 1 : 1;
 }
 
 /** Check counts, the name and the address pool before anything is made. */
@@ -158,16 +145,17 @@ export async function createSwarm(
         );
     }
     await swarms.save(config);
-    const wanted: Array<{ host: string; role: SwarmRole; endpoint: number }> = [];
-    for (let i = 1; i <= options.managers; i++)
-      wanted.push({ host: nodeName(config.name, "manager", i), role: "manager", endpoint: 0 });
-    for (let i = 1; i <= options.workers; i++)
-      wanted.push({ host: nodeName(config.name, "worker", i), role: "worker", endpoint: 0 });
-    wanted.forEach((w, i) => (w.endpoint = i % endpoints.length));
+    const wanted = [
+      ...nextNodeNames(config, "manager", options.managers).map((host) => ({
+        host,
+        role: "manager" as const,
+      })),
+      ...nextNodeNames(config, "worker", options.workers).map((host) => ({ host, role: "worker" as const })),
+    ];
     config = await addNodes(
       store,
       config,
-      wanted.map((w) => ({ ...w, flags: endpoints[w.endpoint]?.flags ?? {} })),
+      wanted.map((w, i) => ({ ...w, flags: endpoints[i % endpoints.length]?.flags ?? {} })),
       options,
       progress,
     );
@@ -232,13 +220,10 @@ async function addNodes(
     const node = nodes[i];
     if (node && result.status === "fulfilled") hosts.set(node.host, result.value);
   });
-  config = {
-    ...config,
-    nodes: [
-      ...config.nodes,
-      ...nodes.filter((n) => hosts.has(n.host)).map(({ host, role }) => ({ host, role })),
-    ],
-  };
+  config = withNodes(
+    config,
+    nodes.filter((n) => hosts.has(n.host)).map(({ host, role }) => ({ host, role })),
+  );
   await swarms.save(config);
   const failed = made.flatMap((r) =>
     r.status === "rejected" ? [r.reason instanceof DinvError ? r.reason.userMessage : String(r.reason)] : [],
@@ -391,16 +376,15 @@ export async function scaleSwarm(
       config = await removeNode(store, config, leaving.host, progress);
     }
     if (count(role) < target) {
-      const first = nextIndex(config, role);
-      const nodes: NewNode[] = [];
-      for (let i = 0; i < target - count(role); i++) {
-        const endpoint = config.endpoints[(config.nodes.length + i) % config.endpoints.length];
-        nodes.push({
-          host: nodeName(name, role, first + i),
-          role,
-          flags: endpointFlagsOf(store, config, endpoint?.url),
-        });
-      }
+      const nodes: NewNode[] = nextNodeNames(config, role, target - count(role)).map((host, i) => ({
+        host,
+        role,
+        flags: endpointFlagsOf(
+          store,
+          config,
+          config.endpoints[(config.nodes.length + i) % config.endpoints.length]?.url,
+        ),
+      }));
       config = await addNodes(
         store,
         config,
