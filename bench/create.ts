@@ -55,6 +55,7 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
   const keptSteps: Array<Array<[string, number]>> = [];
   const floorSteps: Array<Array<[string, number]>> = [];
   const floorPolls: number[] = [];
+  const cliPolls: number[] = [];
 
   for (let i = 1; i <= runs; i++) {
     const name = ctx.name(`c${i}`);
@@ -77,6 +78,7 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
       () => floorCreateProcess(ctx, pki, name),
     );
     const cliCold = await cliFloorCreateProcess(ctx, pki, cliName);
+    cliPolls.push(cliCold.polls);
     cold.push({
       dinv: dinvCold.ms,
       floor: floorCold.ms,
@@ -182,7 +184,7 @@ export async function benchCreate(ctx: BenchContext, runs: number): Promise<Part
       `Image ${HOST_IMAGE}; engine ${ctx.engineUrl}; dinv chose the privilege mode itself, the floor uses the explicit flags dinv ends up with here.`,
       "Floor = a Node script on the raw engine API, run as its own process: one openssl call for an EC P-256 server certificate, volume create, container create, archive PUT of daemon.json + certificates, start, TLS-verified /_ping every 10 ms. “floor work only” leaves out its ~Node start-up.",
       `Anchor from docs/architecture.md: the floor with CLI tools (openssl, docker create/cp/start, docker CLI polls) was 625 ms median on a quiet machine; this run's floor is ${ratio(summarize(cold.map((s) => s.floor)).median, DESIGN_FLOOR_MS)} of that, a measure of how loaded the machine was (compare ratios, not absolute times).`,
-      `Floor readiness polls per create (median): ${summarize(floorPolls).median}.`,
+      `Readiness polls per create (median): raw-API floor ${summarize(floorPolls).median} (TLS /_ping every 10 ms), docker-CLI floor ${summarize(cliPolls).median} (\`docker version\` every 10 ms, each a whole CLI process).`,
       "docker-CLI floor = bench/cli-floor.sh, run right after each dinv/floor pair: openssl for the server certificate, `docker volume create`, `docker create` with the same explicit flags, `docker cp` of the same files, `docker start`, then `docker version` over TLS every 10 ms until it answers.",
     ],
   };

@@ -3,9 +3,9 @@
  * repository's Kubernetes API test server, in this process; N pods of a pre-loaded image
  * created at once through the API; per pod the time from its creation request to the first
  * moment the API server holds it as Running (polled in memory every 10 ms). The floor: the same
- * containers (an infra container from the kubelet's pause image, then the app container in its
- * network namespace) created and started directly on the engine, as many at once as the
- * kubelet has pod workers. Kubelet memory (RSS) with N running pods, and with 1000 pods on a
+ * containers (one per pod: a single-container pod needs no infra container), given the same
+ * service-account files through the archive API and started directly on the engine, as many at
+ * once as the kubelet has pod workers. Kubelet memory (RSS) with N running pods, and with 1000 pods on a
  * simulated engine (sim-engine.ts), which is said so in the table.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -17,12 +17,14 @@ import { removeQuietly, type RawEngine } from "./lib/engine.js";
 import { mapLimit } from "./lib/proc.js";
 import { goal, type PartReport, type Table } from "./lib/report.js";
 import { startSimEngine } from "./lib/sim-engine.js";
+import { tar } from "./lib/tar.js";
 import { ms, ratio, summarize } from "./lib/stats.js";
 
-/** Goal from the issue (the Kubernetes pod start-up SLO is p99 <= 5 s). */
+/** Goal for the kubelet's own share (the Kubernetes pod start-up SLO is p99 <= 5 s). */
 export const GOAL_P99_MS = 2000;
+/** Goal on the real engine, from the issue: p99 within 10 % of the floor of the same containers. */
+export const GOAL_FLOOR_RATIO = 1.1;
 const WORKERS = 10;
-const PAUSE_IMAGE = "dinv/pause:1";
 const NAMESPACE = "default";
 
 interface PodObject {
@@ -58,8 +60,9 @@ export async function benchKubelet(
   const rss100 = memoryOf(real.child);
   logTimes("kubelet", kubeletTimes, rss100.rss);
   await stop(real);
-  log(`kubelet: removing its ${pods * 2} containers`);
-  await removePodContainers(ctx.engine, real.nodeName);
+  const made = await podContainers(ctx.engine, real.nodeName);
+  log(`kubelet: removing its ${made.length} containers`);
+  await mapLimit(made, 8, (c) => removeQuietly(ctx.engine, { containers: [c.Id] }));
 
   log(`kubelet: floor, the same ${pods} pods' containers straight on the engine, ${WORKERS} at a time`);
   const floorTimes = await floorPods(ctx, pods);
@@ -110,8 +113,8 @@ export async function benchKubelet(
         ms(f.p99),
         ratio(k.median, f.median),
         ratio(k.p99, f.p99),
-        `p99 ≤ ${ms(GOAL_P99_MS)}`,
-        goal(k.p99 <= GOAL_P99_MS),
+        `p99 ≤ ${GOAL_FLOOR_RATIO}× floor`,
+        goal(k.p99 <= GOAL_FLOOR_RATIO * f.p99),
       ],
       [
         `dinv kubelet, ${pods} pods (**simulated engine**: no containers run; the kubelet's own share)`,
@@ -139,8 +142,8 @@ export async function benchKubelet(
       ],
     ],
     notes: [
-      `Image ${HOST_IMAGE} (already on the engine, imagePullPolicy IfNotPresent), command \`sleep 3600\`; every pod has an infra container (${PAUSE_IMAGE}) and the app container in its network namespace; --pod-sync-workers ${WORKERS}.`,
-      `Floor: a script on the raw engine API creating and starting the same two containers per pod (infra, then app with NetworkMode container:infra), ${WORKERS} pods at a time like the kubelet's workers, timed from the same start for all pods to the app container's start answer. It makes no Kubernetes calls at all (no watch, no status write).`,
+      `Image ${HOST_IMAGE} (already on the engine, imagePullPolicy IfNotPresent), command \`sleep 3600\`, one container per pod; --pod-sync-workers ${WORKERS}. **Containers per pod: ${(made.length / pods).toFixed(2)}** (counted on the engine after the burst: ${made.length} for ${pods} pods; a single-container pod has no infra container, its one container holds the network namespace).`,
+      `Floor: a script on the raw engine API doing per pod what the pod's semantics need and nothing else — create the same container (bridge network, restart policy always), put the service-account files (token, ca.crt, namespace: what the API server's ServiceAccount admission mounts in every pod) into it through the archive API, start it — ${WORKERS} pods at a time like the kubelet's workers, timed from the same start for all pods to the start answer. It makes no Kubernetes calls at all (no watch, no status write).`,
       "Running is seen by polling the API server's memory every 10 ms: the time includes the watch event reaching the kubelet and its status write.",
     ],
   };
@@ -285,7 +288,7 @@ async function untilRunning(
   return times;
 }
 
-/** The same containers as the kubelet's, straight on the engine: per pod, start → app started. */
+/** The same container as the kubelet's, straight on the engine: per pod, start → container started. */
 async function floorPods(ctx: BenchContext, pods: number): Promise<number[]> {
   const engine = ctx.engine;
   const ids: string[] = [];
@@ -295,19 +298,6 @@ async function floorPods(ctx: BenchContext, pods: number): Promise<number[]> {
     Array.from({ length: pods }, (_, i) => i),
     WORKERS,
     async (i) => {
-      const infra = await engine.call<{ Id: string }>(
-        "POST",
-        `/containers/create?name=${ctx.name(`floor-pod${i}-infra`)}`,
-        {
-          Image: PAUSE_IMAGE,
-          Entrypoint: ["/pause"],
-          Cmd: [],
-          Labels: { "io.dinv.bench": ctx.runId },
-          HostConfig: { RestartPolicy: { Name: "unless-stopped" }, NetworkMode: "bridge" },
-        },
-      );
-      ids.push(infra.Id);
-      await engine.call("POST", `/containers/${infra.Id}/start`);
       const app = await engine.call<{ Id: string }>(
         "POST",
         `/containers/create?name=${ctx.name(`floor-pod${i}-main`)}`,
@@ -316,10 +306,13 @@ async function floorPods(ctx: BenchContext, pods: number): Promise<number[]> {
           Entrypoint: ["sleep"],
           Cmd: ["3600"],
           Labels: { "io.dinv.bench": ctx.runId },
-          HostConfig: { RestartPolicy: { Name: "always" }, NetworkMode: `container:${infra.Id}` },
+          HostConfig: { RestartPolicy: { Name: "always" }, NetworkMode: "bridge" },
         },
       );
       ids.push(app.Id);
+      await engine.call("PUT", `/containers/${app.Id}/archive?path=%2F`, serviceAccountFiles, {
+        "Content-Type": "application/x-tar",
+      });
       await engine.call("POST", `/containers/${app.Id}/start`);
       return performance.now() - started;
     },
@@ -329,14 +322,23 @@ async function floorPods(ctx: BenchContext, pods: number): Promise<number[]> {
   return times;
 }
 
-async function removePodContainers(engine: RawEngine, nodeName: string): Promise<void> {
+async function podContainers(engine: RawEngine, nodeName: string): Promise<Array<{ Id: string }>> {
   const filters = encodeURIComponent(JSON.stringify({ label: [`io.dinv.pod.node=${nodeName}`] }));
-  const containers = await engine.call<Array<{ Id: string }>>(
-    "GET",
-    `/containers/json?all=1&filters=${filters}`,
-  );
+  return engine.call<Array<{ Id: string }>>("GET", `/containers/json?all=1&filters=${filters}`);
+}
+
+async function removePodContainers(engine: RawEngine, nodeName: string): Promise<void> {
+  const containers = await podContainers(engine, nodeName);
   await mapLimit(containers, 8, (c) => removeQuietly(engine, { containers: [c.Id] }));
 }
+
+/** What the kubelet delivers into every pod's container: the kube-api-access volume's files. */
+const serviceAccountFiles = tar([
+  { name: "var/run/secrets/kubernetes.io/serviceaccount", mode: 0o755 },
+  { name: "var/run/secrets/kubernetes.io/serviceaccount/token", mode: 0o644, body: "x".repeat(900) },
+  { name: "var/run/secrets/kubernetes.io/serviceaccount/ca.crt", mode: 0o644, body: "y".repeat(1100) },
+  { name: "var/run/secrets/kubernetes.io/serviceaccount/namespace", mode: 0o644, body: NAMESPACE },
+]);
 
 function memoryOf(child: ChildProcess): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${child.pid}/status`, "utf8");

@@ -1,5 +1,6 @@
 /** The whole command line: every command defined, each importing its work lazily. */
 import { Command } from "commander";
+import { defineAdopt } from "./commands/adopt.js";
 import { defineCreate } from "./commands/create.js";
 import { defineDay2 } from "./commands/day2.js";
 import { defineImage } from "./commands/image.js";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     });
 
   defineCreate(program);
+  defineAdopt(program);
   defineLs(program);
   defineLifecycle(program);
   defineInfo(program);

@@ -10,7 +10,8 @@ export const LABEL_ROLE = "io.dinv.role";
 
 export interface MachineNames {
   container: string;
-  volume: string;
+  /** The cache volume (an adopted host may have none). */
+  volume?: string;
 }
 
 /** docker container state -> docker-machine state names. */
@@ -50,15 +51,20 @@ export class DockerDriver implements Driver {
     return this.client.docker.getContainer(this.names.container);
   }
 
+  private get volumeName(): string {
+    if (!this.names.volume) throw new EngineError(`container ${this.names.container} has no cache volume`);
+    return this.names.volume;
+  }
+
   async createVolume(labels: Record<string, string>, driverOpts: Record<string, string> = {}): Promise<void> {
     await call(this.client, () =>
-      this.client.docker.createVolume({ Name: this.names.volume, Labels: labels, DriverOpts: driverOpts }),
+      this.client.docker.createVolume({ Name: this.volumeName, Labels: labels, DriverOpts: driverOpts }),
     );
   }
 
   async inspectVolume(): Promise<Dockerode.VolumeInspectInfo | undefined> {
     try {
-      return await call(this.client, () => this.client.docker.getVolume(this.names.volume).inspect());
+      return await call(this.client, () => this.client.docker.getVolume(this.volumeName).inspect());
     } catch (err) {
       if (isNotFound((err as EngineError).cause ?? err)) return undefined;
       throw err;
@@ -66,7 +72,7 @@ export class DockerDriver implements Driver {
   }
 
   async removeVolume(): Promise<void> {
-    await call(this.client, () => this.client.docker.getVolume(this.names.volume).remove()).catch(
+    await call(this.client, () => this.client.docker.getVolume(this.volumeName).remove()).catch(
       ignoreStatus(404),
     );
   }
@@ -125,11 +131,7 @@ export class DockerDriver implements Driver {
 
   async remove({ keepCache }: { keepCache: boolean }): Promise<void> {
     await call(this.client, () => this.container.remove({ force: true, v: false })).catch(ignoreStatus(404));
-    if (!keepCache) {
-      await call(this.client, () => this.client.docker.getVolume(this.names.volume).remove()).catch(
-        ignoreStatus(404),
-      );
-    }
+    if (!keepCache && this.names.volume) await this.removeVolume();
   }
 
   async logs(options: { tail?: number; follow?: boolean }): Promise<NodeJS.ReadableStream> {

@@ -14,9 +14,13 @@ import {
   type FileToWrite,
 } from "../store/secure-fs.js";
 
-/** Node's built-in parser: enough for SANs and expiry, and far cheaper to load than a PKI library. */
-export function readServerCertificate(hostDir: string, config: HostConfig): X509Certificate {
-  return new X509Certificate(readPublicFile(join(hostDir, config.files.serverCert)));
+/**
+ * The host's server certificate (none for an adopted host: its maker keeps it). Node's built-in
+ * parser: enough for SANs and expiry, and far cheaper to load than a PKI library.
+ */
+export function readServerCertificate(hostDir: string, config: HostConfig): X509Certificate | undefined {
+  const file = config.files.serverCert;
+  return file ? new X509Certificate(readPublicFile(join(hostDir, file))) : undefined;
 }
 
 /** Does the host's server certificate cover the address clients use? */

@@ -376,7 +376,7 @@ export function clientAddress(endpoint: Endpoint): string {
 }
 
 /** Copy the endpoint's TLS files into the host folder, so the store holds relative paths only. */
-function copyEndpointTls(endpoint: Endpoint, hostDir: string): HostConfig["endpoint"]["tls"] {
+export function copyEndpointTls(endpoint: Endpoint, hostDir: string): HostConfig["endpoint"]["tls"] {
   if (endpoint.protocol !== "tcp" || !endpoint.tls) return undefined;
   const dir = join(hostDir, HOST_FILES.endpointDir);
   ensurePrivateDir(dir);

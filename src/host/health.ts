@@ -7,7 +7,7 @@
 import { engineHttp } from "../engine/http-client.js";
 import { hostEngineEndpoint, hostPlatformEndpoint } from "../engine/host-endpoints.js";
 import type { HostConfig } from "../store/host-config.js";
-import type { HostFiles } from "./state.js";
+import { hostState, type HostFiles } from "./state.js";
 
 /** The parts of the engine's /info this reads. */
 export interface EngineInfo {
@@ -97,6 +97,10 @@ function describeStorage(
 }
 
 export function privilegeReason(config: HostConfig): string {
+  if (config.adopted)
+    return config.container.privilege === "none"
+      ? "adopted: its container was made without --privileged or added capabilities"
+      : `adopted: its container was made with ${config.container.privilege === "privileged" ? "--privileged" : "every capability added"}`;
   switch (config.container.privilege) {
     case "privileged":
       return "the endpoint allows --privileged, which a nested dockerd needs";
@@ -129,6 +133,23 @@ function describeCgroups(config: HostConfig, info: EngineInfo): string {
   return `${head}: no ${missing.join(", ")} limits for the host's containers (${cause})`;
 }
 
+/**
+ * The health of a host whose engine answers now; undefined when it is stopped, is no engine
+ * (a registry cache), or does not answer in time (`inspect` shows what it can without it).
+ */
+export async function healthIfAnswering(
+  host: HostFiles,
+  timeoutMs = 10_000,
+): Promise<HostHealth | undefined> {
+  if (host.config.personality !== "docker") return undefined;
+  try {
+    if ((await hostState(host, timeoutMs)).state !== "Running") return undefined;
+    return await hostHealth(host, timeoutMs);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Read a running host's engine /info and, when it fell back to vfs, the evidence of why. */
 export async function hostHealth(host: HostFiles, timeoutMs = 10_000): Promise<HostHealth> {
   const inner = engineHttp(hostEngineEndpoint(host.config, host.dir), { timeoutMs });
@@ -156,7 +177,7 @@ async function storageEvidence(host: HostFiles, timeoutMs: number): Promise<Stor
     const client = connect(hostPlatformEndpoint(host.config, host.dir), { timeoutMs });
     const driver = new DockerDriver(client, {
       container: host.config.container.name,
-      volume: host.config.container.volume,
+      ...(host.config.container.volume ? { volume: host.config.container.volume } : {}),
     });
     logLines = (await logTailLines(driver, 400)).filter(
       (l) => STORAGE_LOG.test(l) && /level=(error|warn)/.test(l),

@@ -10,6 +10,9 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { basename, join, posix, resolve } from "node:path";
 import { extract, pack } from "tar-stream";
 import { call, connect, type EngineClient } from "../engine/client.js";
+import { ulimitsHostConfig } from "../engine/container-rights.js";
+import { detectEngine } from "../engine/flavor.js";
+import { chooseUlimits } from "../engine/privilege.js";
 import { FrameDecoder } from "../engine/stdcopy.js";
 import { resolveEndpoint, type EndpointFlags } from "../engine/resolve.js";
 import { DinvError } from "../errors.js";
@@ -71,6 +74,9 @@ export async function buildImage(
     },
   );
   progress.done();
+  // Podman here cannot start a container with its default limits (above the host's): the
+  // build container gets the limits dinv's hosts get (src/engine/privilege.ts).
+  const ulimits = await chooseUlimits(client, await detectEngine(client), options.base);
   const container = await client.docker.createContainer({
     Image: options.base,
     Entrypoint: ["/bin/sh", "-c", `cd /${WORK} && . ./build.sh`],
@@ -78,7 +84,7 @@ export async function buildImage(
     User: "0",
     // No label: the image would keep it. The name says what it is if a crash leaves it behind.
     name: `dinv-image-build-${randomBytes(4).toString("hex")}`,
-    HostConfig: { NetworkMode: "none" },
+    HostConfig: { NetworkMode: "none", ...ulimitsHostConfig(ulimits) },
   });
   try {
     let plan: AptPlan = { debs: new Map(), steps: [] };

@@ -10,7 +10,9 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, call } from "../engine/client.js";
+import { ulimitsHostConfig } from "../engine/container-rights.js";
 import { detectEngine } from "../engine/flavor.js";
+import { chooseUlimits } from "../engine/privilege.js";
 import { engineHttp } from "../engine/http-client.js";
 import { hostEngineEndpoint } from "../engine/host-endpoints.js";
 import { resolveEndpoint, type EndpointFlags } from "../engine/resolve.js";
@@ -110,11 +112,14 @@ export async function checkImage(
     results.push({ check, ok, ...(detail ? { detail } : {}) });
   try {
     // Without certificates: it must exit on its own, saying why, rather than serve without TLS.
+    // With the limits dinv's hosts get where the engine's defaults exceed the host's (Podman here).
+    const ulimits = await chooseUlimits(client, profile, image);
     const bare = await call(client, () =>
       client.docker.createContainer({
         Image: image,
         Env: ["DINV_CERT_WAIT=2"],
         Labels: { "io.dinv.image-check": name },
+        HostConfig: ulimitsHostConfig(ulimits),
       }),
     );
     try {

@@ -4,6 +4,10 @@ import { refreshNetworkAddress, regenerateHostCertificates } from "./regenerate.
 import type { HostStore } from "../store/host-store.js";
 import { hostPersonality, openHost, type OpenHost } from "./open.js";
 import { DinvError } from "../errors.js";
+import { speaksDockerApi } from "../store/host-config.js";
+import { registerContext } from "./context.js";
+import { dockerConfigDir } from "../store/docker-context.js";
+import { dockerContextOwner } from "../store/docker-context-writer.js";
 import type { HostState } from "../drivers/driver.js";
 
 /**
@@ -42,20 +46,31 @@ export async function startHost(
     host = openHost(store, name);
   }
   await host.driver.start();
-  const after = openHost(store, name);
-  if ((await refreshNetworkAddress(after)) && !certificateCoversAddress(after)) {
-    progress.warn(
-      `${name} came up at ${after.config.network.address}, not in its certificate: regenerating it`,
-    );
-    await store.save(after.config);
-    // Just started: its containers are starting too, a reload restarting them loses nothing.
-    await regenerateHostCertificates(store, name, progress, { restartsContainers: true });
-  }
+  await followNewAddress(store, name, progress);
   await waitUntilReady(openHost(store, name), timeoutSeconds);
 }
 
+/** After a start: record an address or port the host came up at, and re-issue its certificate if needed. */
+async function followNewAddress(store: HostStore, name: string, progress: Progress): Promise<void> {
+  const after = openHost(store, name);
+  if (!(await refreshNetworkAddress(after))) return;
+  await store.save(after.config);
+  if (!certificateCoversAddress(after)) {
+    progress.warn(
+      `${name} came up at ${after.config.network.address}, not in its certificate: regenerating it`,
+    );
+    // Just (re)started: its containers are starting too, a reload restarting them loses nothing.
+    await regenerateHostCertificates(store, name, progress, { restartsContainers: true });
+  } else if (speaksDockerApi(after.config) && dockerContextOwner(dockerConfigDir(), name) === "dinv") {
+    // Only the context create (or adopt) registered follows the new URL: --no-context stays so.
+    await registerContext(store, after.config);
+  }
+}
+
+/** An adopted host's certificate is its maker's: a mismatch shows as the TLS error of the wait. */
 function certificateCoversAddress(host: OpenHost): boolean {
-  return coversAddress(readServerCertificate(host.dir, host.config), host.config.network.address);
+  const cert = readServerCertificate(host.dir, host.config);
+  return cert === undefined || coversAddress(cert, host.config.network.address);
 }
 
 export async function stopHost(store: HostStore, name: string): Promise<void> {
@@ -74,7 +89,8 @@ export async function restartHost(store: HostStore, name: string, timeoutSeconds
   const host = openHost(store, name);
   await hostPersonality(host);
   await host.driver.restart(STOP_TIMEOUT_SECONDS);
-  await waitUntilReady(host, timeoutSeconds);
+  await followNewAddress(store, name, silentProgress);
+  await waitUntilReady(openHost(store, name), timeoutSeconds);
 }
 
 export async function waitUntilReady(host: OpenHost, timeoutSeconds: number): Promise<void> {

@@ -28,7 +28,10 @@ export function openConfig(store: HostStore, config: HostConfig, timeoutMs = 30_
     config,
     dir,
     client,
-    driver: new DockerDriver(client, { container: config.container.name, volume: config.container.volume }),
+    driver: new DockerDriver(client, {
+      container: config.container.name,
+      ...(config.container.volume ? { volume: config.container.volume } : {}),
+    }),
     storeRoot: store.layout.root,
   };
 }

@@ -5,7 +5,7 @@ import { FrameDecoder } from "../engine/stdcopy.js";
 import { DinvError } from "../errors.js";
 import { hostContainerOptions } from "../personalities/docker/container-spec.js";
 import type { Personality } from "../personalities/personality.js";
-import type { HostConfig } from "../store/host-config.js";
+import { madeByDinv, type HostConfig } from "../store/host-config.js";
 import { readPrivateFile, readPublicFile } from "../store/secure-fs.js";
 import { activeShareCas } from "../store/shares.js";
 import type { Progress } from "./progress.js";
@@ -53,12 +53,13 @@ export async function provisionArchive(
     });
   }
   extra.push(...registryCaArchiveEntries(config, hostDir));
+  const made = madeByDinv(config, "write files into");
   return personality.archive(config, {
     caPem: clientTrustBundle(config, hostDir),
     clientCertPem: readPublicFile(join(hostDir, config.files.clientCert)),
-    serverCertPem: readPublicFile(join(hostDir, config.files.serverCert)),
+    serverCertPem: readPublicFile(join(hostDir, made.serverCert)),
     serverKeyPem: readPrivateFile(
-      join(hostDir, config.files.serverKey),
+      join(hostDir, made.serverKey),
       `run \`dinv regenerate-certs ${config.name}\` to issue a new server certificate and key`,
     ),
     extra,
@@ -95,7 +96,7 @@ export async function createMachineContainer(
     hostContainerOptions({
       containerName: config.container.name,
       image: config.container.image,
-      volumeName: config.container.volume,
+      volumeName: madeByDinv(config, "create the container of").volume,
       privilege: config.container.privilege,
       ...(config.container.ulimits ? { ulimits: config.container.ulimits } : {}),
       labels: hostLabels(config, "host"),

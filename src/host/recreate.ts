@@ -1,6 +1,7 @@
 import type Dockerode from "dockerode";
 import { call } from "../engine/client.js";
 import type { EngineProfile } from "../engine/flavor.js";
+import { DinvError, errorMessage } from "../errors.js";
 import type { Personality } from "../personalities/personality.js";
 import type { HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
@@ -8,6 +9,16 @@ import { STOP_TIMEOUT_SECONDS } from "./lifecycle.js";
 import type { OpenHost } from "./open.js";
 import type { Progress } from "./progress.js";
 import { createMachineContainer, provisionArchive, startAndWait } from "./provision.js";
+
+/**
+ * A step failed after the old container was parked; it is back as it was. Errors before that (a lost
+ * or too-open key while the files are read) are thrown as they are: the host was never touched.
+ */
+export class RecreateRolledBack extends DinvError {
+  constructor(cause: unknown) {
+    super(errorMessage(cause), { cause });
+  }
+}
 
 export interface RecreateOptions {
   timeoutSeconds: number;
@@ -21,8 +32,8 @@ export interface RecreateOptions {
  * Replace a host's container with one made from `next` (another image, other resources, another
  * cache volume), shared by `upgrade` and `set`: the files the new container gets are read first (a
  * lost key stops here), the old container is stopped and kept (renamed) until the new one answers,
- * and comes back as it was if anything fails; the host stays running or stopped as it was. The
- * error of the failed step is rethrown for the caller to name.
+ * and comes back as it was if anything fails; the host stays running or stopped as it was. A failure
+ * after that point is a RecreateRolledBack for the caller to name.
  */
 export async function recreateHost(
   store: HostStore,
@@ -57,7 +68,7 @@ export async function recreateHost(
     await options.onRollback?.().catch(() => undefined);
     await call(client, () => client.docker.getContainer(current.Id).rename({ name: config.container.name }));
     if (wasRunning) await driver.start().catch(() => undefined);
-    throw err;
+    throw new RecreateRolledBack(err);
   }
   await driver.removeContainer(current.Id);
   await store.save(next);

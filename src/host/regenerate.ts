@@ -1,10 +1,12 @@
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { call } from "../engine/client.js";
+import { machineStateOf } from "../drivers/docker.js";
 import { DinvError } from "../errors.js";
-import { speaksDockerApi, type HostConfig } from "../store/host-config.js";
+import { madeByDinv, speaksDockerApi, type HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { readPublicFile, writeFilesAtomically } from "../store/secure-fs.js";
+import { reissueAdoptedClient } from "./adopt.js";
 import { clientFiles, reissueServerCertificate, servedFingerprint } from "./certificates.js";
 import { registerContext } from "./context.js";
 import { hostPersonality, openHost, type OpenHost } from "./open.js";
@@ -26,6 +28,7 @@ export async function regenerateHostCertificates(
   options: ReloadOptions = {},
 ): Promise<string[]> {
   const host = openHost(store, name);
+  madeByDinv(host.config, "regenerate the server certificate of");
   await refuseReloadWithoutLiveRestore(host, options);
   await refreshNetworkAddress(host);
   progress.step(`issuing a new server certificate for ${name}`);
@@ -70,13 +73,23 @@ async function refuseReloadWithoutLiveRestore(host: OpenHost, options: ReloadOpt
 
 /**
  * On a container network without a fixed address (no --ip) the host may get another
- * address at each start: follow it. Returns whether it changed.
+ * address at each start, and an adopted host published on any free port (`-p 2376`) another
+ * port: follow them. Returns whether they changed.
  */
 export async function refreshNetworkAddress(host: OpenHost): Promise<boolean> {
   const network = host.config.network;
-  if (network.mode !== "network" || !network.name || network.ip) return false;
+  const followsPort =
+    host.config.adopted !== undefined && network.mode === "publish" && network.publishAddress;
+  const followsAddress = network.mode === "network" && network.name && !network.ip;
+  if (!followsPort && !followsAddress) return false;
   const info = await call(host.client, () => host.driver.inspect());
-  const ip = info?.NetworkSettings.Networks?.[network.name]?.IPAddress;
+  if (followsPort) {
+    const { port } = machineStateOf(info?.State.Status, false, info?.NetworkSettings.Ports);
+    if (!port || port === network.port) return false;
+    network.port = port;
+    return true;
+  }
+  const ip = info?.NetworkSettings.Networks?.[network.name ?? ""]?.IPAddress;
   if (!ip || ip === network.address) return false;
   network.address = ip;
   return true;
@@ -91,8 +104,8 @@ export async function deliverAndReload(host: OpenHost, progress: Progress): Prom
   const { state } = await host.driver.state();
   if (state !== "Running") return;
   progress.step("reloading the host's service (its containers keep running)");
-  const expected = new X509Certificate(readPublicFile(join(host.dir, host.config.files.serverCert)))
-    .fingerprint256;
+  const { serverCert } = madeByDinv(host.config, "reload");
+  const expected = new X509Certificate(readPublicFile(join(host.dir, serverCert))).fingerprint256;
   await call(host.client, () =>
     host.client.docker.getContainer(host.config.container.name).kill({ signal: "SIGHUP" }),
   );
@@ -134,6 +147,13 @@ export async function renewStoreCertificates(
     }
     try {
       const dir = store.hostDir(stored.name);
+      if (stored.config.adopted) {
+        // Its engine trusts its maker's CA, not the store's: its client pair comes from that CA.
+        await reissueAdoptedClient(stored.config, dir);
+        await registerContextIfDocker(store, stored.config);
+        renewed.push(stored.name);
+        continue;
+      }
       await writeFilesAtomically(clientFiles(dir, certs));
       await regenerateHostCertificates(store, stored.name, progress);
       await registerContextIfDocker(store, store.load(stored.name));

@@ -12,6 +12,8 @@ export interface RemoveOptions {
   /** Remove the local files even when the endpoint cannot be cleaned (and use labels for broken hosts). */
   force: boolean;
   keepCache: boolean;
+  /** An adopted host's volume is kept unless this says otherwise (it was the user's before dinv's). */
+  removeAdoptedCache?: boolean;
   /** Where to look for a broken host's resources (its config cannot say). */
   fallbackEndpoint: EndpointFlags;
 }
@@ -37,7 +39,12 @@ export async function removeHost(store: HostStore, name: string, options: Remove
   try {
     if (config) {
       const host = openConfig(store, config);
-      await host.driver.remove({ keepCache: options.keepCache });
+      const keepAdopted = config.adopted !== undefined && options.removeAdoptedCache !== true;
+      await host.driver.remove({ keepCache: options.keepCache || keepAdopted });
+      if (keepAdopted && config.container.volume)
+        notes.push(
+          `kept volume ${config.container.volume} (the adopted host's data; rm --remove-cache removes it too)`,
+        );
       await removeCacheNetworkIfUnused(config, host.client);
     } else {
       await removeByLabel(name, options.fallbackEndpoint, options.keepCache);

@@ -1,14 +1,14 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
 import { DinvError, errorMessage } from "../errors.js";
-import type { HostConfig } from "../store/host-config.js";
+import { madeByDinv, type HostConfig } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { copyCacheVolume } from "./cache-copy.js";
 import { machineNames } from "./create.js";
 import { hostLabels } from "./provision.js";
 import { hostPersonality, openHost } from "./open.js";
 import type { Progress } from "./progress.js";
-import { recreateHost } from "./recreate.js";
+import { recreateHost, RecreateRolledBack } from "./recreate.js";
 import { applyResources, VIC_DEFAULT_CACHE_BYTES, type Resources } from "./resources.js";
 
 export class ResizeError extends DinvError {}
@@ -78,6 +78,7 @@ export async function resizeHost(
     throw new ResizeError("nothing to change", { hint: "pass --cpus, --memory or --cache-size" });
   const host = openHost(store, name);
   const { client, driver, config } = host;
+  const oldVolume = madeByDinv(config, "resize").volume;
   const personality = await hostPersonality(host);
   const profile = await detectEngine(client);
   const plan = planResize(config, change, profile.capabilities.volumeCapacityOption, profile.flavor);
@@ -87,7 +88,6 @@ export async function resizeHost(
     throw new ResizeError(`the container of ${name} is missing on ${client.endpoint.url}`, {
       hint: `remove the host with \`dinv rm -f ${name}\``,
     });
-  const oldVolume = config.container.volume;
   const newVolume = plan.moveCache ? nextCacheVolume(config) : oldVolume;
   const next: HostConfig = {
     ...config,
@@ -119,8 +119,9 @@ export async function resizeHost(
         : {}),
     });
   } catch (err) {
-    throw new ResizeError(`resizing ${name} failed: ${errorMessage(err)}; the host is back as it was`, {
-      cause: err,
+    if (!(err instanceof RecreateRolledBack)) throw err;
+    throw new ResizeError(`resizing ${name} failed: ${err.message}; the host is back as it was`, {
+      cause: err.cause,
     });
   }
   if (plan.moveCache) {

@@ -8,6 +8,7 @@ import {
   issueClientCertificate,
   readCertificateFacts,
 } from "../pki/certificates.js";
+import { madeByDinv } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { readPublicFile } from "../store/secure-fs.js";
 import { readShares, shareState, writeShares, type Share, type ShareState } from "../store/shares.js";
@@ -63,6 +64,8 @@ export async function shareHost(
     throw new ShareError(
       `${name} is a ${config.personality}, not a Docker host: there is no engine to share`,
     );
+  // The engine must come to trust the share's CA: dinv writes that only into hosts it made.
+  madeByDinv(config, "share");
   const dir = store.hostDir(name);
 
   progress.step(`issuing a certificate for ${person} (${days} days)`);

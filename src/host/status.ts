@@ -157,20 +157,31 @@ export function expiryWarnings(config: HostConfig, hostDir: string): string[] {
       warnings.push(`${what} cannot be read (${file})`);
     }
   };
-  check(config.files.serverCert, "server certificate", `run \`dinv regenerate-certs ${config.name}\``);
+  // An adopted host's server certificate is its maker's to renew (dinv keeps no copy).
+  if (config.files.serverCert)
+    check(config.files.serverCert, "server certificate", `run \`dinv regenerate-certs ${config.name}\``);
   check(config.files.clientCert, "client certificate", "run `dinv regenerate-certs --client-certs`");
-  check(config.files.ca, "CA certificate", "run `dinv regenerate-certs --client-certs`");
+  check(
+    config.files.ca,
+    "CA certificate",
+    config.adopted
+      ? "it is the CA the host was made with: renew it there, then adopt the host again"
+      : "run `dinv regenerate-certs --client-certs`",
+  );
   return warnings;
 }
 
 async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeoutMs: number): Promise<void> {
   try {
     const client = engineHttp(endpoint, { timeoutMs });
-    const filters = JSON.stringify({ label: [LABEL_HOST] });
-    const containers = await client.get<Array<{ Names?: string[]; State?: string }>>("/containers/json", {
-      all: true,
-      filters,
-    });
+    type Listed = Array<{ Names?: string[]; State?: string }>;
+    const list = (filters: Record<string, string[]>) =>
+      client.get<Listed>("/containers/json", { all: true, filters: JSON.stringify(filters) });
+    // Adopted hosts' containers carry no dinv label (labels cannot be added later): asked by name.
+    const adopted = rows.filter((r) => r.config?.adopted).map((r) => r.config?.container.name ?? "");
+    const containers = (
+      await Promise.all([list({ label: [LABEL_HOST] }), ...(adopted.length ? [list({ name: adopted })] : [])])
+    ).flat();
     const byName = new Map(containers.map((c) => [(c.Names?.[0] ?? "").replace(/^\//, ""), c]));
     for (const row of rows) {
       const container = byName.get(row.config?.container.name ?? "");

@@ -1,11 +1,12 @@
 import { call } from "../engine/client.js";
 import { detectEngine } from "../engine/flavor.js";
-import { DinvError, errorMessage } from "../errors.js";
+import { DinvError } from "../errors.js";
+import { madeByDinv } from "../store/host-config.js";
 import type { HostStore } from "../store/host-store.js";
 import { ensureImage } from "./image-pull.js";
 import { hostPersonality, openHost } from "./open.js";
 import type { Progress } from "./progress.js";
-import { recreateHost } from "./recreate.js";
+import { recreateHost, RecreateRolledBack } from "./recreate.js";
 
 export interface UpgradeResult {
   name: string;
@@ -27,6 +28,7 @@ export async function upgradeHost(
   progress: Progress,
 ): Promise<UpgradeResult> {
   const host = openHost(store, name);
+  madeByDinv(host.config, "upgrade");
   const personality = await hostPersonality(host);
   const { client, driver, config } = host;
   // Without --image: the reference the host runs, read again (a rebuilt or re-pushed tag moves it).
@@ -51,8 +53,9 @@ export async function upgradeHost(
       timeoutSeconds: options.timeoutSeconds,
     });
   } catch (err) {
-    throw new DinvError(`upgrading ${name} failed: ${errorMessage(err)}; the host is back on ${from}`, {
-      cause: err,
+    if (!(err instanceof RecreateRolledBack)) throw err;
+    throw new DinvError(`upgrading ${name} failed: ${err.message}; the host is back on ${from}`, {
+      cause: err.cause,
     });
   }
   return { name, from, to: image, upgraded: true };

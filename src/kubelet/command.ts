@@ -20,6 +20,7 @@ export interface KubeletCommandOptions {
   listen: { host: string; port: number };
   nodeIP?: string;
   infraImage?: string;
+  podNetwork?: "direct" | "relay";
   clusterDns?: string[];
   clusterDomain?: string;
   kubeletVersion: string;
@@ -54,6 +55,7 @@ export async function runKubeletCommand(options: KubeletCommandOptions): Promise
     nodeIP: options.nodeIP ?? defaultNodeIP(endpoint),
     kubeletVersion: options.kubeletVersion,
     ...(options.infraImage ? { infraImage: options.infraImage } : {}),
+    ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
     ...(options.clusterDns?.length
       ? {
           clusterDns: {

@@ -19,6 +19,7 @@ import { capabilitiesOf } from "../engine/flavor.js";
 import { DockerPodEngine } from "./provider/docker-engine.js";
 import { EngineNodeProvider } from "./provider/node-provider.js";
 import { ensureInfraImage } from "./provider/pause-image.js";
+import { PodRelay } from "./provider/pod-relay.js";
 import { PodCache } from "./provider/pod-cache.js";
 import { PodCreator } from "./provider/pod-creator.js";
 import { DockerProvider } from "./provider/provider.js";
@@ -64,6 +65,14 @@ export interface KubeletOptions {
   kubeletVersion: string;
   /** Image for infra containers; default: the built-in pause image. */
   infraImage?: string;
+  /**
+   * How port-forward and tcp/http probes reach a pod: `direct` dials its IP (the engine's
+   * container network must be routable from here), `relay` execs a forwarder in its infra
+   * container (pod-relay.ts; every pod then has one). A flag, not detected: a failed dial to a
+   * pod IP cannot tell an unroutable network from a filtered one or a slow pod except by
+   * timing out, and a locally reachable endpoint says nothing about routes to its bridge.
+   */
+  podNetwork?: "direct" | "relay";
   /** --cluster-dns / --cluster-domain (without servers ClusterFirst pods fall back to Default). */
   clusterDns?: ClusterDns;
   /** How often changed configMaps/secrets/tokens reach running pods' volumes (default 10 s; 0: never). */
@@ -103,10 +112,12 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
     flavor: description.flavor,
     capabilities,
     infraImage,
+    ...(options.podNetwork === "relay" ? { infraForEveryPod: true } : {}),
     events,
     ...(options.clusterDns ? { clusterDns: options.clusterDns } : {}),
   });
   const podCache = new PodCache();
+  const relay = options.podNetwork === "relay" ? new PodRelay(engine, engine) : undefined;
   const provider = new DockerProvider(engine, creator, {
     cache: podCache,
     node: options.nodeName,
@@ -122,6 +133,7 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
     tokens: new CachedTokens(options.api),
     volumeRefreshMs: options.volumeRefreshMs ?? 10_000,
     probeExec: engine,
+    ...(relay ? { relay } : {}),
   });
   await provider.start();
 
@@ -135,6 +147,7 @@ export async function startKubelet(options: KubeletOptions): Promise<RunningKube
       allocatableMemoryBytes: parseQuantity(description.allocatable.memory ?? "0"),
     },
     capabilities.statsCpuUnit,
+    relay,
   );
 
   // The server first: the node must advertise its real port (--listen may say port 0).

@@ -52,7 +52,8 @@ export class PodController {
   }
 
   async start(): Promise<void> {
-    this.provider.notifyPods((key) => this.queue.add(key));
+    // The provider's notifications are status re-syncs: their own lane, never behind creations.
+    this.provider.notifyPods((key) => this.queue.add(key, "status"));
     await this.informer.start();
     // Pods the engine still runs but Kubernetes no longer has (deleted while we were away).
     for (const held of this.provider.getPods()) this.queue.add(held.key);

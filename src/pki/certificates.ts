@@ -115,7 +115,9 @@ async function issueLeaf(
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: dn(commonName, org),
-    issuer: caCert.subject,
+    // The CA's own subject bytes: a re-encoded name (PrintableString for UTF8String) breaks Go's
+    // chain building, which matches issuer to subject byte for byte (a CA made by openssl).
+    issuer: caCert.subjectName,
     ...validity(options, defaultDays),
     signingAlgorithm: signingAlgorithmFor(ca.keyType),
     publicKey: keys.publicKey,

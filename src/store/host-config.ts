@@ -51,7 +51,8 @@ export const HostConfigSchema = z.object({
   }),
   container: z.object({
     name: NonEmpty(),
-    volume: NonEmpty(),
+    /** The volume holding its engine's data; absent only for an adopted host without one. */
+    volume: z.optional(NonEmpty()),
     image: NonEmpty(),
     privilege: z.enum(["privileged", "explicit", "none"]),
     /** Per-container limits where the engine's defaults do not fit its host (Podman here). */
@@ -118,9 +119,24 @@ export const HostConfigSchema = z.object({
     ca: RelativePath,
     clientCert: RelativePath,
     clientKey: RelativePath,
-    serverCert: RelativePath,
-    serverKey: RelativePath,
+    /** Absent for an adopted host: its server certificate and key stay where its maker put them. */
+    serverCert: z.optional(RelativePath),
+    serverKey: z.optional(RelativePath),
   }),
+  /**
+   * A host made by hand and taken over with `dinv adopt` (src/host/adopt.ts): dinv did not make
+   * its container, so it never recreates it nor delivers files into it. Its CA is the user's,
+   * kept in the host folder (the key 0600), not the store's.
+   */
+  adopted: z.optional(
+    z.object({
+      at: z.string(),
+      /** The user's CA key: dinv issues this host's client certificates from it. */
+      caKey: RelativePath,
+      /** What holds its engine's data: a volume (container.volume), a host folder, or nothing. */
+      data: z.enum(["volume", "bind", "none"]),
+    }),
+  ),
 });
 
 export type HostConfig = z.infer<typeof HostConfigSchema>;
@@ -183,4 +199,29 @@ export async function writeHostConfig(path: string, config: HostConfig): Promise
   }
   const checked = parsed.data;
   await writePrivateFile(path, `${JSON.stringify(checked, null, 2)}\n`);
+}
+
+/** What only a host dinv made has: its cache volume and its server certificate and key. */
+export interface MadeByDinv {
+  volume: string;
+  serverCert: string;
+  serverKey: string;
+}
+
+/**
+ * The parts of a host that dinv made, for the commands that recreate its container or write
+ * into it (upgrade, set, regenerate-certs, provision, share, revoke). An adopted host has none
+ * of its own making: such a command is refused with the reason, before anything changes.
+ */
+export function madeByDinv(config: HostConfig, action: string): MadeByDinv {
+  const { volume } = config.container;
+  const { serverCert, serverKey } = config.files;
+  if (config.adopted || !volume || !serverCert || !serverKey)
+    throw new StoreError(
+      `dinv cannot ${action} "${config.name}": the host was adopted, and its container, image and server certificate are as its maker set them up (dinv neither recreates that container nor writes into it)`,
+      {
+        hint: "do it the way the host was made; env, config, ls, status, inspect, stop/start and rm work on it as on any host",
+      },
+    );
+  return { volume, serverCert, serverKey };
 }

@@ -75,7 +75,9 @@ export async function exportHost(
   const files: TarEntry[] = [];
   const add = (path: string, body: Buffer | string, mode: number) => files.push({ name: path, body, mode });
   add("manifest.json", `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
-  for (const rel of hostFiles(dir))
+  // An adopted host's CA key sits in its folder; like the store's, it goes only with --with-ca.
+  const caKey = config.adopted?.caKey;
+  for (const rel of hostFiles(dir).filter((f) => withCa || f !== caKey))
     add(`host/${rel}`, readFileSync(join(dir, rel)), SECRET.test(rel) ? 0o600 : 0o644);
   if (withCa) {
     const certs = storeCertPaths(store.layout.certsDir);
@@ -163,7 +165,7 @@ export async function importHost(
     config.files.serverCert,
     config.files.serverKey,
   ]) {
-    if (!files.has(`host/${required}`)) throw new TransferError(`${file} lacks ${required}`);
+    if (required && !files.has(`host/${required}`)) throw new TransferError(`${file} lacks ${required}`);
   }
 
   const dir = store.claim(name);

@@ -81,4 +81,29 @@ describe(`dinv status --verbose and ls health fields (real ${ENGINE_NAME})`, () 
     const json = await box.dinv(["ls", "--format", "json"]);
     assert.doesNotMatch(json.stdout, /"Cgroups"/, "plain listings do not ask the engines for /info");
   });
+
+  it("gives inspect the health of a running host, read from its engine, and none once it is stopped", async () => {
+    const info = await box.docker(["--context", plain, "info", "--format", "{{.Driver}}"]);
+    assertOk(info, "docker info");
+    const view = await box.dinv(["inspect", plain]);
+    assertOk(view, "inspect");
+    const health = (JSON.parse(view.stdout) as { Health?: Record<string, unknown> }).Health;
+    assert.equal(health?.StorageDriver, info.stdout.trim());
+    assert.equal(health?.StorageFallback, false);
+    assert.match(String(health?.PrivilegeReason), /\w/);
+    assert.match(String(health?.Cgroups), /^v\d/);
+    assert.ok(Array.isArray(health?.EngineWarnings));
+    const vfs = await box.dinv([
+      "inspect",
+      "-f",
+      "{{.Health.StorageDriver}}|{{.Health.StorageReason}}",
+      onVfs,
+    ]);
+    assertOk(vfs, "inspect -f");
+    assert.equal(vfs.stdout.trim(), "vfs|asked for with --engine-storage-driver");
+    assertOk(await box.dinv(["stop", onVfs]), "stop");
+    const stopped = await box.dinv(["inspect", onVfs]);
+    assertOk(stopped, "inspect of a stopped host");
+    assert.equal("Health" in (JSON.parse(stopped.stdout) as object), false);
+  });
 });

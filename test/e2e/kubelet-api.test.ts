@@ -513,7 +513,7 @@ describe("dinv kubelet API (HTTPS, authn/authz, logs, exec, stats)", { timeout: 
     assert.ok(shell, "the running pod is in the summary");
     assert.ok((shell.memory?.workingSetBytes ?? 0) > 0, "non-zero memory");
     assert.ok((shell.containers[0]?.cpu?.usageCoreNanoSeconds ?? 0) > 0);
-    assert.ok(shell.network?.interfaces?.length, "the pod's network comes from its infra container");
+    assert.ok(shell.network?.interfaces?.length, "the pod's network comes from the container holding it");
     assert.equal(summary.node.nodeName, nodeName);
     assert.ok((summary.node.memory?.workingSetBytes ?? 0) >= (shell.memory?.workingSetBytes ?? 0));
     const metrics = (await kubeletRequest(port, "/metrics/resource", admin)).body;

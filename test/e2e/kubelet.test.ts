@@ -191,7 +191,7 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     assert.match(lease.spec?.renewTime ?? "", /\.\d{6}Z$/, "renewTime is a MicroTime");
   });
 
-  it("runs 20 pods scheduled at once (all Running, one infra + one app container each)", async () => {
+  it("runs 20 pods scheduled at once (all Running, one container each: a single-container pod needs no infra container)", async () => {
     const names = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
     const started = Date.now();
     await Promise.all(names.map((n) => createPod(pod(n, [{ name: "main", ...sh("exec sleep 3600") }]))));
@@ -227,7 +227,8 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     }
     const containers = await podContainers();
     const burst = containers.filter((c) => c.Labels["io.dinv.pod.name"]?.startsWith("burst-"));
-    assert.equal(burst.length, 40, "20 infra + 20 app containers, nothing duplicated");
+    assert.equal(burst.length, 20, "one app container per pod, no infra container, nothing duplicated");
+    assert.ok(burst.every((c) => c.Labels["io.dinv.pod.role"] === "app"));
   });
 
   it("gives a pod's containers one network namespace: they talk over localhost", async () => {
@@ -493,6 +494,31 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     assert.ok(seen - finished < 1000, `reflected ${seen - finished} ms after the exit`);
   });
 
+  it("runs a single-container pod without an infra container: its container holds the IP, which the status follows across restarts", async () => {
+    await createPod(pod("solo", [{ name: "main", ...sh("sleep 2; exit 1") }], { restartPolicy: "Always" }));
+    const first = await waitPhase("solo", ["Running"]);
+    const containers = await podContainers(first.metadata?.uid);
+    assert.deepEqual(
+      containers.map((c) => c.Labels["io.dinv.pod.role"]),
+      ["app"],
+      "one container, no infra container",
+    );
+    const id = containers[0]?.Id ?? "";
+    const ipOf = async () =>
+      Object.values((await engine.docker.getContainer(id).inspect()).NetworkSettings.Networks)[0]?.IPAddress;
+    assert.equal(first.status?.podIP, await ipOf(), "the pod IP is its container's");
+    // The engine restarts it in a new network namespace: the status shows the IP it has now.
+    const restarted = await until("a restart with the container running again", async () => {
+      const got = await getPod("solo");
+      const s = got.status?.containerStatuses?.[0];
+      return (s?.restartCount ?? 0) >= 1 && s?.state.running && got.status?.podIP === (await ipOf())
+        ? got
+        : undefined;
+    });
+    console.log(`# pod IP ${first.status?.podIP} before the restart, ${restarted.status?.podIP} after`);
+    await api.request("DELETE", `${podsPath}/solo`);
+  });
+
   it("restarts per restartPolicy OnFailure and counts restarts", async () => {
     await createPod(
       pod("restarts", [{ name: "main", ...sh("sleep 0.3; exit 3") }], { restartPolicy: "OnFailure" }),
@@ -719,7 +745,7 @@ describe("dinv kubelet (real engine, Kubernetes API test server)", { timeout: 18
     await createPod(pod("doomed", [{ name: "main", ...sh("exec sleep 3600") }]));
     const running = await waitPhase("doomed", ["Running"]);
     const uid = running.metadata?.uid;
-    assert.equal((await podContainers(uid)).length, 2);
+    assert.equal((await podContainers(uid)).length, 1, "one container, no infra container");
     await api.request("DELETE", `${podsPath}/doomed`, { gracePeriodSeconds: 1 });
     await until("the pod object to go", async () =>
       (await getPod("doomed").catch(() => undefined)) ? undefined : true,

@@ -117,7 +117,7 @@ describe(`dinv set (real ${ENGINE_NAME}, real docker CLI)`, () => {
     assertOk(await box.dinv(["stop", name]), "stop");
     const target = `dinv-${name}-copytest`;
     await engine.docker.createVolume({ Name: target, Labels: { "io.dinv.test": name } });
-    await copyCacheVolume(engine, config(), config().container.volume, target, silentProgress);
+    await copyCacheVolume(engine, config(), config().container.volume ?? "", target, silentProgress);
     const listed = await box.docker([
       "run",
       "--rm",

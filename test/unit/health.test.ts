@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { healthView } from "../../src/cli/format/health.js";
+import { inspectView } from "../../src/cli/format/machine-view.js";
 import { describeHealth } from "../../src/host/health.js";
 import { sampleHostConfig } from "../helpers/host-config.js";
 
@@ -73,5 +75,33 @@ describe("host health: what the engine runs on, each with its reason", () => {
       undefined,
     );
     assert.match(health.privilegeReason, /own VM: its dockerd needs no privilege/);
+  });
+
+  it("gives inspect a Health object with each fact and its reason, and none without an answer", () => {
+    const paths = { root: "/s", certsDir: "/s/certs", hostDir: "/s/hosts/h1" };
+    const vfs = { ...overlayInfo, Driver: "vfs", Warnings: ["WARNING: bridge-nf-call-iptables is disabled"] };
+    const view = inspectView(
+      sampleHostConfig(),
+      paths,
+      healthView(describeHealth(sampleHostConfig(), vfs, { logLines: [] })),
+    );
+    const health = view.Health as Record<string, unknown>;
+    assert.equal(health.StorageDriver, "vfs");
+    assert.equal(health.StorageFallback, true);
+    assert.match(String(health.StorageReason), /no volume is mounted/);
+    assert.equal(health.Privilege, "explicit");
+    assert.match(String(health.PrivilegeReason), /refused --privileged/);
+    assert.match(String(health.Cgroups), /^v2 /);
+    assert.deepEqual(health.EngineWarnings, ["bridge-nf-call-iptables is disabled"]);
+    assert.equal("Health" in inspectView(sampleHostConfig(), paths), false);
+  });
+
+  it("says an adopted host's rights are as its maker gave them", () => {
+    const adopted = {
+      ...sampleHostConfig(),
+      adopted: { at: "2026-01-01T00:00:00Z", caKey: "ca-key.pem", data: "volume" as const },
+    };
+    const health = describeHealth(adopted, overlayInfo, undefined);
+    assert.match(health.privilegeReason, /^adopted: its container was made with every capability added/);
   });
 });

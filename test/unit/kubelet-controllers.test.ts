@@ -91,6 +91,30 @@ describe("WorkQueue", () => {
     assert.deepEqual(runs.sort(), ["a", "a", "b", "c"]);
   });
 
+  it("runs status re-syncs in their own lane, never behind queued work, and a key wanted in both once", async () => {
+    const runs: string[] = [];
+    const running = new Set<string>();
+    const q = new WorkQueue(
+      async (key) => {
+        assert.ok(!running.has(key), `${key} ran twice at once`);
+        running.add(key);
+        runs.push(key);
+        await sleep(key.startsWith("create") ? 40 : 5);
+        running.delete(key);
+      },
+      { workers: 1, statusWorkers: 1 },
+    );
+    for (const k of ["create-1", "create-2", "create-3"]) q.add(k);
+    q.add("status-a", "status");
+    q.add("create-3", "status"); // queued as work: stays there, runs once
+    q.add("status-b", "status");
+    q.add("status-b"); // wanted for work too: moves to the work lane, runs once
+    await sleep(20);
+    assert.deepEqual(runs, ["create-1", "status-a"], "the status re-sync did not wait for the creations");
+    await q.idle();
+    assert.deepEqual(runs.slice(2), ["create-2", "create-3", "status-b"]);
+  });
+
   it("retries a failing key with growing delays until it succeeds", async () => {
     const times: number[] = [];
     const q = new WorkQueue(

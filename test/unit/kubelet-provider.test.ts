@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { capabilitiesOf } from "../../src/engine/flavor.js";
 import { EngineError } from "../../src/errors.js";
-import type { ConfigMap, Pod, Secret, Service } from "../../src/kubelet/kube/types.js";
+import type { ConfigMap, Container, Pod, Secret, Service } from "../../src/kubelet/kube/types.js";
 import type { EnvSource } from "../../src/kubelet/provider/config-scope.js";
 import {
   ImagePullError,
@@ -268,6 +268,11 @@ function testPod(
 
 const INFRA = { ref: "dinv/pause:1", entrypoint: ["/pause"] };
 
+/** A pod of two containers: they share a network namespace through an infra container. */
+function twoContainerPod(first: Container = { name: "app", image: "example/app:1" }): Pod {
+  return testPod({ containers: [first, { name: "side", image: "example/app:1" }] });
+}
+
 function creator(
   engine: FakeEngine,
   config = new FakeConfig(),
@@ -441,8 +446,10 @@ describe("PodCreator: containers", () => {
 
   it("creates the infra container with the pod's hostname and published ports", async () => {
     const engine = new FakeEngine();
-    const pod = testPod({
-      containers: [{ name: "app", image: "example/app:1", ports: [{ containerPort: 80, hostPort: 8080 }] }],
+    const pod = twoContainerPod({
+      name: "app",
+      image: "example/app:1",
+      ports: [{ containerPort: 80, hostPort: 8080 }],
     });
     const id = await creator(engine).createInfra(pod);
     const spec = engine.containers.get(id ?? "")?.spec;
@@ -460,12 +467,14 @@ describe("PodCreator: containers", () => {
 
   it("infra creation refused → permanent InfraContainerError; unreachable → transient", async () => {
     await rejectsWith(
-      creator(new FakeEngine().fail("createContainer", refused(500, "no space"))).createInfra(testPod()),
+      creator(new FakeEngine().fail("createContainer", refused(500, "no space"))).createInfra(
+        twoContainerPod(),
+      ),
       "InfraContainerError",
       true,
     );
     await rejectsWith(
-      creator(new FakeEngine().fail("createContainer", unreachable())).createInfra(testPod()),
+      creator(new FakeEngine().fail("createContainer", unreachable())).createInfra(twoContainerPod()),
       "InfraContainerError",
       false,
     );
@@ -474,7 +483,7 @@ describe("PodCreator: containers", () => {
   it("records MissingClusterDNS once per pod when ClusterFirst has no --cluster-dns; none with it", async () => {
     const events: PodEvent[] = [];
     const engine = new FakeEngine();
-    const pod = testPod();
+    const pod = twoContainerPod();
     await creator(engine, new FakeConfig(), true, (_pod, e) => events.push(e)).createInfra(pod);
     await creator(engine, new FakeConfig(), true, (_pod, e) => events.push(e)).createContainer(
       pod,
@@ -911,21 +920,17 @@ describe("DockerProvider", () => {
     await p.start();
     const pod = testPod();
     await p.createPod(pod);
-    assert.equal(engine.containers.size, 2);
+    assert.equal(engine.containers.size, 1, "one container: a single-container pod has no infra container");
     assert.ok([...engine.containers.values()].every((c) => c.status === "running"));
     await p.createPod(pod);
-    assert.equal(engine.containers.size, 2, "nothing duplicated");
+    assert.equal(engine.containers.size, 1, "nothing duplicated");
     const status = await p.getPodStatus(pod);
     assert.equal(status?.phase, "Running");
     assert.deepEqual(p.getPods(), [{ key: "team-a/web", uid: "uid-1" }]);
   });
 
   it("a permanent failure leaves the pod Failed with nothing on the engine, and does not throw", async () => {
-    const engine = new FakeEngine().fail(
-      "startContainer",
-      refused(400, "exec format error"),
-      (id) => id !== "c1",
-    );
+    const engine = new FakeEngine().fail("startContainer", refused(400, "exec format error"));
     engine.images.add("example/app:1");
     const p = provider(engine);
     const pod = testPod();
@@ -983,7 +988,52 @@ describe("DockerProvider", () => {
     await restarted.start();
     assert.deepEqual(restarted.getPods(), [{ key: "team-a/web", uid: "uid-1" }]);
     await restarted.createPod(testPod());
-    assert.equal(engine.containers.size, 2);
+    assert.equal(engine.containers.size, 1);
+  });
+
+  it("holds a single-container pod's network in that container; a pod of two gets an infra container", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    const solo = testPod();
+    await p.createPod(solo);
+    const [only] = [...engine.containers.values()];
+    assert.equal(only?.spec.HostConfig?.NetworkMode, "bridge");
+    assert.equal(only?.spec.Hostname, "web", "hostname, DNS and ports go on the container itself");
+    assert.ok(!engine.calls.includes("hasImage dinv/pause:1"), "no infra image needed");
+    assert.equal((await p.getPodStatus(solo))?.podIP, `172.17.0.${only?.id.slice(1)}`);
+    const pair = twoContainerPod();
+    pair.metadata = { name: "pair", namespace: "team-a", uid: "uid-2" };
+    await p.createPod(pair);
+    const roles = [...engine.containers.values()]
+      .filter((c) => c.spec.Labels?.[LABEL_UID] === "uid-2")
+      .map((c) => c.spec.Labels?.[LABEL_ROLE]);
+    assert.deepEqual(roles, ["infra", "app", "app"]);
+  });
+
+  it("re-syncs only on events that change a status, and not on the start it made itself", async () => {
+    const engine = new FakeEngine();
+    engine.images.add("example/app:1");
+    const p = provider(engine);
+    await p.start();
+    const seen: string[] = [];
+    p.notifyPods((key) => seen.push(key));
+    await p.createPod(testPod());
+    assert.deepEqual(
+      seen,
+      [],
+      "a successful creation notifies nobody: the controller writes the status next",
+    );
+    const [app] = [...engine.containers.values()];
+    assert.ok(app);
+    for (const action of ["create", "exec_create", "exec_start", "exec_die", "extract-to-dir", "attach"])
+      engine.emit({ action, id: app.id, labels: {} });
+    engine.emit({ action: "start", id: app.id, labels: {} });
+    assert.deepEqual(seen, [], "no status in these, and the start is the provider's own");
+    // The engine restarts it: die, then a start nobody here made.
+    engine.emit({ action: "die", id: app.id, labels: {}, exitCode: 1 });
+    engine.emit({ action: "start", id: app.id, labels: {} });
+    assert.deepEqual(seen, ["team-a/web", "team-a/web"]);
   });
 
   it("turns engine events into pod notifications, and remembers the last exit for lastState", async () => {

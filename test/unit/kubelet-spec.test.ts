@@ -15,7 +15,7 @@ import {
   infraContainerSpec,
   pullPolicy,
   restartPolicy,
-  usesInfraContainer,
+  needsInfraContainer,
 } from "../../src/kubelet/provider/container-spec.js";
 import type { EnvSource } from "../../src/kubelet/provider/config-scope.js";
 import { extraHosts, podDns } from "../../src/kubelet/provider/dns.js";
@@ -122,10 +122,18 @@ describe("container create requests", () => {
     assert.equal(s.Entrypoint, undefined, "an image given by --infra-image keeps its own entrypoint");
   });
 
-  it("uses an infra container only where container: network mode exists and not with hostNetwork", () => {
-    assert.equal(usesInfraContainer(pod([]), capabilitiesOf("docker")), true);
-    assert.equal(usesInfraContainer(pod([]), capabilitiesOf("vic")), false);
-    assert.equal(usesInfraContainer(pod([], { hostNetwork: true }), capabilitiesOf("docker")), false);
+  it("gives an infra container to pods whose network namespace more than one container shares, or whose IP is in their environment", () => {
+    const one: Container = { name: "a", image: "x:1" };
+    assert.equal(needsInfraContainer(pod([one])), false);
+    assert.equal(needsInfraContainer(pod([one, { name: "b", image: "x:1" }])), true);
+    assert.equal(needsInfraContainer(pod([one], { initContainers: [{ name: "i", image: "x:1" }] })), true);
+    const ownIp: Container = {
+      ...one,
+      env: [{ name: "IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
+    };
+    assert.equal(needsInfraContainer(pod([ownIp])), true);
+    // The relay runs in the infra container: with it on, every pod has one.
+    assert.equal(needsInfraContainer(pod([one]), true), true);
   });
 
   it("maps restartPolicy to the engine's", () => {

@@ -33,3 +33,24 @@ describe("docker-machine's formats", () => {
     assert.deepEqual(parseLocation("localhost:/tmp/x"), { path: "/tmp/x" });
   });
 });
+
+describe("ls asks the hosts' engines only for what it shows", () => {
+  it("asks for the table, json and templates naming an answer or health field, not otherwise", async () => {
+    const { asksEngines } = await import("../../src/cli/commands/ls.js");
+    for (const format of [
+      undefined,
+      "json",
+      "{{.Name}} {{.DockerVersion}}",
+      "table {{.Error}}",
+      "{{.ResponseTime}}",
+      "{{.Cgroups}}",
+    ])
+      assert.equal(asksEngines(format), true, String(format));
+    for (const format of [
+      "{{.Name}}",
+      "table {{.Name}}\t{{.State}}\t{{.URL}}",
+      "{{.Endpoint}} {{.DriverName}}",
+    ])
+      assert.equal(asksEngines(format), false, format);
+  });
+});

@@ -166,17 +166,26 @@ export function defineInfo(program: Command): void {
     .argument("<name>")
     .option(
       "-f, --format <template>",
-      "Go template, e.g. '{{.DriverName}}', '{{.Driver.IPAddress}}' or '{{json .HostOptions.AuthOptions}}'",
+      "Go template, e.g. '{{.DriverName}}', '{{.Driver.IPAddress}}', '{{json .HostOptions.AuthOptions}}' or '{{.Health.StorageDriver}}'",
     )
-    .action(async (name: string, opts: { format?: string }) => {
+    .option("-t, --timeout <seconds>", "how long to wait for a running host's engine (Health)", seconds, 10)
+    .action(async (name: string, opts: { format?: string; timeout: number }) => {
       const store = await openStore();
       const config = store.load(name);
       const { inspectView } = await import("../format/machine-view.js");
-      const view = inspectView(config, {
-        root: store.layout.root,
-        certsDir: store.layout.certsDir,
-        hostDir: store.hostDir(name),
-      });
+      // The engine is asked only when the output shows its health (all of it, or a template naming it).
+      const wantsHealth = opts.format === undefined || /\.Health\b/.test(opts.format);
+      let health: Record<string, unknown> | undefined;
+      if (wantsHealth) {
+        const { healthIfAnswering } = await import("../../host/health.js");
+        const found = await healthIfAnswering({ config, dir: store.hostDir(name) }, opts.timeout * 1000);
+        if (found) health = (await import("../format/health.js")).healthView(found);
+      }
+      const view = inspectView(
+        config,
+        { root: store.layout.root, certsDir: store.layout.certsDir, hostDir: store.hostDir(name) },
+        health,
+      );
       if (!opts.format) {
         out(JSON.stringify(view, null, 2));
         return;

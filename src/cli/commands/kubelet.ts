@@ -44,6 +44,11 @@ export function parseAuthorizationMode(text: string): "AlwaysAllow" | "Webhook" 
   throw new InvalidArgumentError("give AlwaysAllow or Webhook");
 }
 
+export function parsePodNetwork(text: string): "direct" | "relay" {
+  if (text === "direct" || text === "relay") return text;
+  throw new InvalidArgumentError("give direct or relay");
+}
+
 function nonNegative(what: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -94,6 +99,12 @@ export function defineKubelet(program: Command): void {
     .option("--cluster-domain <domain>", "the cluster's DNS domain, for pods' search paths", "cluster.local")
     .option("--infra-image <ref>", "image of pods' infra containers (default: dinv's built-in pause image)")
     .option(
+      "--pod-network <mode>",
+      "how port-forward and tcp/http probes reach pods: direct (dial the pod IP) or relay (a forwarder exec'd in the pod's infra container, for a kubelet that cannot route to pod IPs)",
+      parsePodNetwork,
+      "direct",
+    )
+    .option(
       "--volume-refresh <seconds>",
       "how often changed configMaps, secrets and tokens reach running pods' volumes (0: never)",
       nonNegative("--volume-refresh"),
@@ -121,6 +132,7 @@ export function defineKubelet(program: Command): void {
         listen: opts.listen as { host: string; port: number },
         nodeIP: opts.nodeIp as string | undefined,
         infraImage: opts.infraImage as string | undefined,
+        podNetwork: opts.podNetwork as "direct" | "relay",
         clusterDns: (opts.clusterDns as string[] | undefined) ?? [],
         clusterDomain: opts.clusterDomain as string,
         volumeRefreshSeconds: opts.volumeRefresh as number,

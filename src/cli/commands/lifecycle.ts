@@ -87,10 +87,11 @@ export function defineLifecycle(program: Command): void {
     )
     .option("-y", "do not ask for confirmation")
     .option("--keep-cache", "keep the image cache volume")
+    .option("--remove-cache", "an adopted host's volume too (kept by default: it was yours)")
     .action(
       async (
         names: string[],
-        opts: { force?: boolean; y?: boolean; keepCache?: boolean },
+        opts: { force?: boolean; y?: boolean; keepCache?: boolean; removeCache?: boolean },
         command: Command,
       ) => {
         if (!opts.y && !opts.force) await confirm(names);
@@ -101,6 +102,7 @@ export function defineLifecycle(program: Command): void {
           const notes = await removeHost(s, name, {
             force: opts.force === true,
             keepCache: opts.keepCache === true,
+            removeAdoptedCache: opts.removeCache === true,
             fallbackEndpoint: endpointFlags(command.optsWithGlobals()),
           });
           return [...notes.map((n) => `warning: ${n}`), `Successfully removed ${name}`].join("\n");

@@ -65,7 +65,7 @@ export function defineLs(program: Command): void {
         const { hostStatuses } = await import("../../host/status.js");
         rows = await hostStatuses(store, named, {
           timeoutMs: opts.timeout * 1000,
-          withVersions: !opts.quiet,
+          withVersions: !opts.quiet && asksEngines(opts.format),
           withHealth: HEALTH_FIELDS.test(opts.format ?? ""),
         });
       } else {
@@ -134,6 +134,20 @@ function passes(row: HostStatus, filters: Filter[]): boolean {
 
 /** Fields that need each running engine's /info (src/host/health.ts): read only when a format names one. */
 const HEALTH_FIELDS = /\.(StorageDriver|Privilege|Cgroups|EngineWarnings)\b/;
+
+/** Fields filled from each running host's engine answer (its version, its error, the time it took). */
+const ANSWER_FIELDS = /\.(DockerVersion|Error|ResponseTime)\b/;
+
+/**
+ * Whether ls must ask each running host's engine: for the default table and json (DOCKER and
+ * ERRORS, as docker-machine), and for a template naming an answer or health field. A template
+ * without one (`{{.Name}} {{.State}} {{.URL}}`) is served from the container list alone.
+ */
+export function asksEngines(format: string | undefined): boolean {
+  return (
+    format === undefined || format === "json" || ANSWER_FIELDS.test(format) || HEALTH_FIELDS.test(format)
+  );
+}
 
 /** One host as docker-machine's ls.HostListItem, plus dinv's .Endpoint (and the health fields when asked). */
 function rowView(row: HostStatus) {

@@ -82,10 +82,11 @@ export function authOptionsView(config: HostConfig, paths: StorePaths): Record<s
   return {
     CertDir: paths.certsDir,
     CaCertPath: host(config.files.ca),
-    CaPrivateKeyPath: join(paths.certsDir, "ca-key.pem"),
+    CaPrivateKeyPath: config.adopted ? host(config.adopted.caKey) : join(paths.certsDir, "ca-key.pem"),
     CaCertRemotePath: "/certs/server/ca.pem",
-    ServerCertPath: host(config.files.serverCert),
-    ServerKeyPath: host(config.files.serverKey),
+    // An adopted host's server files stay where its maker put them (src/host/adopt.ts).
+    ServerCertPath: config.files.serverCert ? host(config.files.serverCert) : "",
+    ServerKeyPath: config.files.serverKey ? host(config.files.serverKey) : "",
     ClientKeyPath: host(config.files.clientKey),
     ServerCertRemotePath: "/certs/server/cert.pem",
     ServerKeyRemotePath: "/certs/server/key.pem",
@@ -115,7 +116,11 @@ function capitalise(value: unknown): unknown {
  * HostOptions, Name), then dinv's own config, capitalised. `.Driver` is docker-machine's driver
  * object (dinv's driver name is `.DriverName`, as there).
  */
-export function inspectView(config: HostConfig, paths: StorePaths): Record<string, unknown> {
+export function inspectView(
+  config: HostConfig,
+  paths: StorePaths,
+  health?: Record<string, unknown>,
+): Record<string, unknown> {
   const own = capitalise(config) as Record<string, unknown>;
   delete own.Driver;
   const mib = (bytes: number | undefined) => (bytes === undefined ? 0 : Math.round(bytes / 2 ** 20));
@@ -146,6 +151,8 @@ export function inspectView(config: HostConfig, paths: StorePaths): Record<strin
       AuthOptions: authOptionsView(config, paths),
     },
     ...own,
+    // Read from the running engine (healthView): absent when the host does not answer.
+    ...(health ? { Health: health } : {}),
   };
 }
 

@@ -44,9 +44,22 @@ export function podIdentity(pod: Pod): PodIdentity {
   };
 }
 
-/** Pods share a network namespace through an infra container only where the engine allows it. */
-export function usesInfraContainer(pod: Pod, capabilities: Capabilities): boolean {
-  return capabilities.containerNetworkMode && pod.spec.hostNetwork !== true;
+/**
+ * Whether a pod gets an infra container holding its network namespace (where the engine has a
+ * `container:` network mode). A pod of one container and no init containers needs none: that
+ * container holds the namespace itself (DNS, hosts, ports and net.* sysctls go on it), and the
+ * pod's IP is read from it. When the engine restarts it (restartPolicy Always/OnFailure) its
+ * namespace is made anew and may get another IP; the status then shows the new one — so a pod
+ * whose environment holds its own IP (`status.podIP`, fixed at creation) keeps an infra
+ * container, and so does every pod when `everyPod` is set (the network relay runs in the infra
+ * container, never in the pod's own containers).
+ */
+export function needsInfraContainer(pod: Pod, everyPod = false): boolean {
+  if (everyPod) return true;
+  if (pod.spec.containers.length !== 1 || pod.spec.initContainers?.length) return true;
+  return (pod.spec.containers[0]?.env ?? []).some((e) =>
+    ["status.podIP", "status.podIPs"].includes(e.valueFrom?.fieldRef?.fieldPath ?? ""),
+  );
 }
 
 /** `hostNetwork: true` where the engine has no host network (a VCH has no such scope): refused, never ignored. */

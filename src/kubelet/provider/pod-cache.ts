@@ -54,6 +54,12 @@ export interface DeliveredVolume {
   subPath?: boolean;
 }
 
+/** The container holding a pod's network namespace (its IP is the pod's): the infra container, else the first one. */
+export function networkHolder(entry: Partial<Pick<CachedPod, "infraId" | "containers">>): string | undefined {
+  if (entry.infraId) return entry.infraId;
+  return [...(entry.containers?.values() ?? [])].sort((a, b) => a.index - b.index)[0]?.id;
+}
+
 export function cacheKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }

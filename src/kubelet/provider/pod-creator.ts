@@ -11,6 +11,7 @@ import { NamespaceScope } from "./config-scope.js";
 import {
   appContainerSpec,
   infraContainerSpec,
+  needsInfraContainer,
   podIdentity,
   pullPolicy,
   type InfraImage,
@@ -33,6 +34,8 @@ import { emptyDirs, engineBinds } from "./volumes.js";
 export interface CreatorOptions extends Omit<SpecContext, "infraId"> {
   /** undefined where the engine has no `container:` network mode (VIC) or no pause image. */
   infraImage: InfraImage | undefined;
+  /** Every pod gets an infra container, even one that could do without (the network relay needs it). */
+  infraForEveryPod?: boolean;
   events?: PodEventSink;
   /** The clock of the image pull back-off (tests move it). */
   now?: () => number;
@@ -44,6 +47,8 @@ export const ERR_IMAGE_PULL_SHOWN_MS = 1000;
 export class PodCreator {
   /** Pulls in flight, shared between pods that need the same image at the same time. */
   private readonly pulls = new Map<string, Promise<void>>();
+  /** Presence checks in flight: pods created together ask the engine once per image. */
+  private readonly checks = new Map<string, Promise<boolean>>();
   private readonly backOff: ImageBackOff;
 
   constructor(
@@ -71,7 +76,7 @@ export class PodCreator {
       // Always wins over IfNotPresent when two containers share an image.
       if (wanted.get(image) !== "Always") wanted.set(image, policy);
     }
-    const infra = this.options.infraImage;
+    const infra = this.infraImageFor(pod);
     if (infra && !wanted.has(infra.ref)) wanted.set(infra.ref, "IfNotPresent");
     const scope = new NamespaceScope(this.config, pod.metadata?.namespace ?? "default");
     const secrets = pod.spec.imagePullSecrets?.length
@@ -182,7 +187,12 @@ export class PodCreator {
     onPull: () => void,
   ): Promise<{ pulledInMs?: number }> {
     if (policy !== "Always") {
-      const present = await this.engine.hasImage(image).catch((err: unknown) => {
+      let check = this.checks.get(image);
+      if (!check) {
+        check = this.engine.hasImage(image).finally(() => this.checks.delete(image));
+        this.checks.set(image, check);
+      }
+      const present = await check.catch((err: unknown) => {
         throw pullFailure(image, err);
       });
       if (present) return {};
@@ -229,9 +239,15 @@ export class PodCreator {
     );
   }
 
+  /** The infra image, when the pod has an infra container at all. */
+  private infraImageFor(pod: Pod): InfraImage | undefined {
+    const image = this.options.infraImage;
+    return image && needsInfraContainer(pod, this.options.infraForEveryPod) ? image : undefined;
+  }
+
   /** The infra container, or undefined when the pod runs without one. */
   async createInfra(pod: Pod): Promise<string | undefined> {
-    const image = this.options.infraImage;
+    const image = this.infraImageFor(pod);
     if (!image) return undefined;
     this.dnsWarnings(pod);
     try {

@@ -1,16 +1,19 @@
 /**
- * Port-forward's way into a pod. On Docker Engine and Podman the pod's infra container holds its
- * network namespace, so the infra container's IP reaches every container's ports (on a VCH, where
- * there is no infra container, the pod's first container's IP). The kubelet dials that IP:port
- * itself, which works wherever the engine's container network is routable from the kubelet — the
- * engine on the same machine, or a route to its bridge. Elsewhere the dial fails, and the error
- * says so instead of hanging.
+ * Port-forward's way into a pod. The container holding the pod's network namespace (its infra
+ * container, else its one container; on a VCH, its first container) has the IP that reaches every
+ * container's ports. The kubelet dials that IP:port itself, which works wherever the engine's
+ * container network is routable from the kubelet — the engine on the same machine, or a route to
+ * its bridge. Elsewhere the dial fails, and the error says so instead of hanging; with
+ * `--pod-network relay` connections go through a forwarder exec'd in that container instead
+ * (pod-relay.ts).
  */
 import { connect, type Socket } from "node:net";
 import { StreamingError, type PodPorts, type PodRef } from "../provider-api.js";
 import type { PodEngine } from "./engine.js";
-import type { PodCache } from "./pod-cache.js";
+import { networkHolder, type PodCache } from "./pod-cache.js";
 import { findPod } from "./pod-streams.js";
+import { RelayConnectError, type PodRelay } from "./pod-relay.js";
+import { errorMessage } from "../../errors.js";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const UNREACHABLE = new Set(["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"]);
@@ -19,16 +22,27 @@ export class PodPortDialer {
   constructor(
     private readonly engine: PodEngine,
     private readonly cache: PodCache,
+    /** Relay mode: connections go through a forwarder exec'd in the pod (pod-relay.ts), not to its IP. */
+    private readonly relay?: PodRelay,
     private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
   ) {}
 
   async open(ref: PodRef): Promise<PodPorts> {
     const entry = findPod(this.cache, ref);
-    const first = [...entry.containers.values()].sort((a, b) => a.index - b.index)[0];
-    const holder = entry.infraId ?? first?.id;
+    const holder = networkHolder(entry);
     const details = holder ? await this.engine.inspectContainer(holder) : undefined;
     if (!details || details.state.status !== "running")
       throw new StreamingError(`pod "${ref.pod}" is not running: port-forward needs a running pod`, 400);
+    const relay = this.relay;
+    if (relay && holder) {
+      return {
+        uid: entry.uid,
+        dial: (port) =>
+          relay.dial(holder, port, this.connectTimeoutMs).catch((err: unknown) => {
+            throw new StreamingError(relayFailure(port, err), 503, { cause: err });
+          }),
+      };
+    }
     const ip = details.ipAddress;
     if (!ip) throw new StreamingError(`pod "${ref.pod}" has no IP address on the engine's networks`, 400);
     return { uid: entry.uid, dial: (port) => dial(ip, port, this.connectTimeoutMs) };
@@ -64,6 +78,12 @@ export function connectWithin(host: string, port: number, timeoutMs: number): Pr
       resolve(socket);
     });
   });
+}
+
+function relayFailure(port: number, err: unknown): string {
+  if (err instanceof RelayConnectError && err.errno === 111)
+    return `nothing listens on port ${port} in the pod (refused, through the relay)`;
+  return `through the relay: ${errorMessage(err)}`;
 }
 
 function dialFailure(host: string, port: number, err: Error & { code?: string }): string {

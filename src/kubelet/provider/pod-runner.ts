@@ -14,7 +14,7 @@ import type { PodEngine } from "./engine.js";
 import type { EnvContext } from "./env.js";
 import { PodOperationError } from "./errors.js";
 import { containerField, type PodEventSink } from "./events.js";
-import type { CachedContainer, CachedPod, PodCache } from "./pod-cache.js";
+import { networkHolder, type CachedContainer, type CachedPod, type PodCache } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
 import type { PodStarter } from "./pod-starter.js";
 import type { VolumeDelivery } from "./volume-delivery.js";
@@ -90,8 +90,10 @@ export class PodRunner {
     return failure;
   }
 
-  async envContext(entry: Pick<CachedPod, "infraId">): Promise<EnvContext> {
-    const podIP = entry.infraId ? (await this.engine.inspectContainer(entry.infraId))?.ipAddress : undefined;
+  /** The pod's IP is that of the container holding its network namespace: the infra container, else the first one. */
+  async envContext(entry: Partial<Pick<CachedPod, "infraId" | "containers">>): Promise<EnvContext> {
+    const holder = networkHolder(entry);
+    const podIP = holder ? (await this.engine.inspectContainer(holder))?.ipAddress : undefined;
     return {
       hostIP: this.options.hostIP,
       ...(podIP ? { podIP } : {}),

@@ -6,11 +6,16 @@ import { PodOperationError } from "./errors.js";
 import type { CachedContainer, CachedPod } from "./pod-cache.js";
 
 export class PodStarter {
-  constructor(private readonly engine: PodEngine) {}
+  constructor(
+    private readonly engine: PodEngine,
+    /** Told of every container it started (before the engine's `start` event can arrive). */
+    private readonly onStarted: (id: string) => void = () => undefined,
+  ) {}
 
   async startInfra(entry: CachedPod): Promise<void> {
     if (!entry.infraId) return;
     try {
+      this.onStarted(entry.infraId);
       await this.engine.startContainer(entry.infraId);
     } catch (err) {
       throw new PodOperationError(`cannot start the pod's infra container: ${errorMessage(err)}`, {
@@ -28,6 +33,7 @@ export class PodStarter {
 
   async startContainer(c: CachedContainer): Promise<void> {
     try {
+      this.onStarted(c.id);
       await this.engine.startContainer(c.id);
     } catch (err) {
       const refusedPrivilege = c.privileged === true && privilegeRefused(errorMessage(err));

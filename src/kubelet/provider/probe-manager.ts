@@ -11,6 +11,7 @@
  * counts as stopped by hand), and a VCH none at all. Every failed probe is an
  * `Unhealthy` event; result changes notify the pod so its status follows.
  */
+import type { Duplex } from "node:stream";
 import { errorMessage } from "../../errors.js";
 import { killAndRestart } from "./container-kill.js";
 import type { Container, Pod, PodStatus, Probe } from "../kube/types.js";
@@ -37,6 +38,8 @@ export interface ProbeManagerDeps {
   restarter?: ContainerRestarter;
   events?: PodEventSink;
   log?: (message: string) => void;
+  /** Relay mode: how tcpSocket and httpGet probes reach a port inside a pod. */
+  dial?: (podKey: string, port: number, timeoutMs: number) => Promise<Duplex>;
 }
 
 /** The probes of one running container instance. */
@@ -186,6 +189,7 @@ export class ProbeManager {
       instance.timers.add(timer);
     };
 
+    const dial = this.deps.dial;
     const tick = async () => {
       if (instance.stopped) return;
       // Liveness and readiness wait for the startup probe.
@@ -194,6 +198,9 @@ export class ProbeManager {
         containerId: instance.containerId,
         container,
         podIP: podIP(),
+        ...(dial
+          ? { dial: (port: number, timeoutMs: number) => dial(instance.podKey, port, timeoutMs) }
+          : {}),
       });
       if (instance.stopped) return;
       if (outcome.ok) {

@@ -7,6 +7,8 @@
  */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import type { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
 import { errorMessage } from "../../errors.js";
 import type { Container, Probe } from "../kube/types.js";
 import type { StreamingEngine } from "./engine.js";
@@ -23,6 +25,8 @@ export interface ProbeTarget {
   container: Container;
   /** Where tcpSocket and httpGet probes dial when they name no host. */
   podIP: string | undefined;
+  /** In relay mode (pod-relay.ts): a connection to a port inside the pod's network, used instead of podIP. */
+  dial?: (port: number, timeoutMs: number) => Promise<Duplex>;
 }
 
 /** Output kept from an exec probe (a kubelet keeps 10 KiB). */
@@ -51,10 +55,13 @@ export async function runHandler(
   if (probe.tcpSocket || probe.httpGet) {
     const spec = (probe.tcpSocket ?? probe.httpGet) as { port: number | string; host?: string };
     const port = resolvePort(spec.port, target.container);
-    const host = spec.host ?? target.podIP;
     if (port === undefined) return { ok: false, message: `port ${spec.port} is not a port of the container` };
+    const dial = spec.host ? undefined : target.dial;
+    const host = spec.host ?? (dial ? "localhost" : target.podIP);
     if (!host) return { ok: false, message: "the pod has no IP address yet" };
-    return probe.httpGet ? httpProbe(probe.httpGet, host, port, timeoutMs) : tcpProbe(host, port, timeoutMs);
+    return probe.httpGet
+      ? httpProbe(probe.httpGet, host, port, timeoutMs, dial)
+      : tcpProbe(host, port, timeoutMs, dial);
   }
   // gRPC: not run. It counts as passing (the manager says so once in an event) rather than
   // holding the pod unready or restarting it for a check that never ran.
@@ -111,9 +118,14 @@ async function execProbe(
   }
 }
 
-async function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
+async function tcpProbe(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  dial: ProbeTarget["dial"],
+): Promise<ProbeOutcome> {
   try {
-    (await connectWithin(host, port, timeoutMs)).destroy();
+    (await (dial ? dial(port, timeoutMs) : connectWithin(host, port, timeoutMs))).destroy();
     return { ok: true, message: "" };
   } catch (err) {
     const { code, message } = err as Error & { code?: string };
@@ -129,6 +141,7 @@ function httpProbe(
   host: string,
   port: number,
   timeoutMs: number,
+  dial?: ProbeTarget["dial"],
 ): Promise<ProbeOutcome> {
   const https = spec.scheme === "HTTPS";
   const headers: Record<string, string> = { "User-Agent": "kube-probe/dinv", Accept: "*/*" };
@@ -136,10 +149,30 @@ function httpProbe(
   const path = spec.path ? (spec.path.startsWith("/") ? spec.path : `/${spec.path}`) : "/";
   const url = `${https ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
   return new Promise((resolve) => {
-    const options = { host, port, path, method: "GET", headers, timeout: timeoutMs, agent: false as const };
+    // Through the relay: the request rides the exec's stdin/stdout (TLS on top for HTTPS).
+    const createConnection = dial
+      ? (_opts: unknown, done: (err: Error | null, socket: Duplex) => void) => {
+          dial(port, timeoutMs).then(
+            (conn) => done(null, https ? tlsConnect({ socket: conn, rejectUnauthorized: false }) : conn),
+            // Node passes no socket with an error.
+            (err: Error) => done(err, undefined as unknown as Duplex),
+          );
+          return undefined;
+        }
+      : undefined;
+    const options = {
+      host,
+      port,
+      path,
+      method: "GET",
+      headers,
+      // Node uses createConnection only without an agent (agent: false would make one of its own).
+      ...(createConnection ? { createConnection } : { agent: false as const }),
+    };
     const req = (https ? httpsRequest({ ...options, rejectUnauthorized: false }) : httpRequest(options)).on(
       "response",
       (res) => {
+        clearTimeout(deadline);
         res.resume();
         const status = res.statusCode ?? 0;
         resolve(
@@ -149,8 +182,12 @@ function httpProbe(
         );
       },
     );
-    req.on("timeout", () => req.destroy(new Error("context deadline exceeded")));
-    req.on("error", (err) => resolve({ ok: false, message: `Get "${url}": ${err.message}` }));
+    // A deadline of its own, not the socket's idle timeout: the relay's connection is no net.Socket.
+    const deadline = setTimeout(() => req.destroy(new Error("context deadline exceeded")), timeoutMs);
+    req.on("error", (err) => {
+      clearTimeout(deadline);
+      resolve({ ok: false, message: `Get "${url}": ${err.message}` });
+    });
     req.end();
   });
 }

@@ -16,7 +16,7 @@ import { PodRunner } from "./pod-runner.js";
 import { ProbeManager } from "./probe-manager.js";
 import { ContainerRestarter } from "./restarts.js";
 import { VolumeDelivery } from "./volume-delivery.js";
-import { cacheKey, PodCache, type CachedContainer, type CachedPod } from "./pod-cache.js";
+import { cacheKey, networkHolder, PodCache, type CachedContainer, type CachedPod } from "./pod-cache.js";
 import type { PodCreator } from "./pod-creator.js";
 import { PodDeleter } from "./pod-deleter.js";
 import { PodStarter } from "./pod-starter.js";
@@ -25,9 +25,17 @@ import { gracePeriod, PodStopper, type PreStop } from "./pod-stopper.js";
 import { LifecycleHooks } from "./lifecycle-hooks.js";
 import { killAndRestart } from "./container-kill.js";
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from "./labels.js";
+import type { PodRelay } from "./pod-relay.js";
+import type { Duplex } from "node:stream";
 
 /** How long a postStart hook may run (a kubelet sets none; a hung hook must not be held forever). */
 export const POST_START_TIMEOUT_MS = 120_000;
+
+/**
+ * Engine events that can change a pod's status. The others (create, exec_*, attach, archive
+ * copies, kill before its die…) carry nothing the status shows, so they bring no re-sync.
+ */
+const STATUS_EVENTS = new Set(["start", "die", "oom", "destroy", "pause", "unpause"]);
 
 export interface ProviderOptions {
   node: string;
@@ -48,6 +56,8 @@ export interface ProviderOptions {
   volumeRefreshMs?: number;
   /** Where exec probes and lifecycle hooks run; without it none run (containers are ready once running). */
   probeExec?: Pick<StreamingEngine, "exec">;
+  /** Relay mode: tcpSocket and httpGet probes go through a forwarder in the pod (pod-relay.ts). */
+  relay?: PodRelay;
 }
 
 export class DockerProvider implements PodLifecycleHandler {
@@ -70,6 +80,11 @@ export class DockerProvider implements PodLifecycleHandler {
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(key: string) => void> = [];
   private readonly lastTermination = new Map<string, { exitCode: number; finishedAt: string }>();
+  /**
+   * Containers the pod work started itself, whose `start` event is still to come: the status
+   * written right after that work already shows them running, so the echo brings no re-sync.
+   */
+  private readonly ownStarts = new Set<string>();
   private subscription: EventSubscription | undefined;
   private closed = false;
   private resubscribeTimer: NodeJS.Timeout | undefined;
@@ -80,7 +95,7 @@ export class DockerProvider implements PodLifecycleHandler {
     private readonly options: ProviderOptions,
   ) {
     this.cache = options.cache ?? new PodCache();
-    this.starter = new PodStarter(engine);
+    this.starter = new PodStarter(engine, (id) => this.ownStarts.add(id));
     this.stopper = new PodStopper(engine);
     this.deleter = new PodDeleter(engine, options.node);
     this.status = new PodStatusReader(engine);
@@ -102,6 +117,7 @@ export class DockerProvider implements PodLifecycleHandler {
           },
           notify: (key) => this.notify(key),
           restarter: this.restarter,
+          ...(options.relay ? { dial: this.relayDial(options.relay) } : {}),
           ...(options.events ? { events: options.events } : {}),
           ...(options.log ? { log: options.log } : {}),
         })
@@ -113,6 +129,16 @@ export class DockerProvider implements PodLifecycleHandler {
       capabilities: this.capabilities,
       ...(options.events ? { events: options.events } : {}),
     });
+  }
+
+  /** Connections into a pod's network through the relay, from the container holding it. */
+  private relayDial(relay: PodRelay): (podKey: string, port: number, timeoutMs: number) => Promise<Duplex> {
+    return async (podKey, port, timeoutMs) => {
+      const entry = this.cache.get(podKey);
+      const holder = entry ? networkHolder(entry) : undefined;
+      if (!holder) throw new Error("the pod has no running container to relay through");
+      return relay.dial(holder, port, timeoutMs);
+    };
   }
 
   /** Rebuild the cache from the engine and follow its events. */
@@ -164,8 +190,13 @@ export class DockerProvider implements PodLifecycleHandler {
     if (event.action === "die" && event.exitCode !== undefined) {
       this.lastTermination.set(event.id, { exitCode: event.exitCode, finishedAt: new Date().toISOString() });
     }
-    if (event.action === "destroy") this.lastTermination.delete(event.id);
+    if (event.action === "destroy") {
+      this.lastTermination.delete(event.id);
+      this.ownStarts.delete(event.id);
+    }
     if (event.action === "start" && this.hooks) void this.postStart(event.id);
+    if (!STATUS_EVENTS.has(event.action)) return;
+    if (event.action === "start" && this.ownStarts.delete(event.id)) return;
     const key =
       this.cache.keyOfContainer(event.id) ??
       (event.labels[LABEL_NAMESPACE] && event.labels[LABEL_NAME]
@@ -244,7 +275,7 @@ export class DockerProvider implements PodLifecycleHandler {
       if (!(err instanceof PodOperationError && err.retryAfterMs !== undefined)) this.notify(key);
       throw err;
     }
-    this.notify(key);
+    // No notification on success: the caller (the pod controller's sync) writes the status next.
   }
 
   /** Remove whatever the pod has on the engine and forget it, keeping the cache entry. */
@@ -309,6 +340,7 @@ export class DockerProvider implements PodLifecycleHandler {
       this.restarter.forget(key);
     }
     this.probes?.forget(key);
+    if (owned?.infraId) this.options.relay?.forget(owned.infraId);
     this.creator.forget(uid);
     if (owned) this.finished.delete(key);
     for (const c of entry.containers.values()) this.lastTermination.delete(c.id);

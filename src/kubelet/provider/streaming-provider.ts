@@ -23,6 +23,7 @@ import type { PodCache } from "./pod-cache.js";
 import { PodPortDialer } from "./pod-ports.js";
 import { PodStatsCollector } from "./pod-stats.js";
 import { PodStreams } from "./pod-streams.js";
+import type { PodRelay } from "./pod-relay.js";
 
 export class DockerStreamingProvider implements PodStreamingProvider {
   private readonly streams: PodStreams;
@@ -35,10 +36,11 @@ export class DockerStreamingProvider implements PodStreamingProvider {
     private readonly lifecycle: Pick<PodLifecycleHandler, "getPodStatus">,
     node: NodeInput,
     cpuUnit: Capabilities["statsCpuUnit"] = "nanoseconds",
+    relay?: PodRelay,
   ) {
     this.streams = new PodStreams(engine, cache);
     this.stats = new PodStatsCollector(engine, cache, node, cpuUnit);
-    this.ports = new PodPortDialer(engine, cache);
+    this.ports = new PodPortDialer(engine, cache, relay);
   }
 
   async listPods(): Promise<Pod[]> {
