@@ -250,10 +250,19 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
       0,
     );
     await waitFor("5 running tasks on 4 nodes", async () => (await runningTasks()).length === 5);
+    const contexts = await box.docker(["context", "ls", "--format", "{{.Name}}"]);
+    assert.doesNotMatch(contexts.stdout, new RegExp(`^${name}-w2$`, "m"), "the removed node's context");
 
     const up = await box.dinv(["swarm", "scale", name, "--workers", "2"]);
     assertOk(up, "scale back to 2 workers");
     assert.match(up.stdout, /3 manager\(s\), 2 worker\(s\)/);
+    // A removed node's number is never given again: the new worker is w3, not w2.
+    assert.deepEqual(
+      nodes()
+        .filter((n) => n.role === "worker")
+        .map((n) => n.host),
+      [`${name}-w1`, `${name}-w3`],
+    );
     await loadHello([`${name}-w3`]);
     const back = await onSwarm([
       "node",
