@@ -14,11 +14,14 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
-# Shells the env tests eval real output in (bash is always there).
+# Tools the tests use as real clients, as command:Debian package: the shells the env tests eval
+# real output in (bash is always there), curl, ssh and openssl.
 missing=()
-for shell in zsh fish tcsh; do command -v "$shell" >/dev/null 2>&1 || missing+=("$shell"); done
+for tool in zsh:zsh fish:fish tcsh:tcsh curl:curl ssh:openssh-client openssl:openssl; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
 if [ ${#missing[@]} -gt 0 ]; then
-  step "installing test shells: ${missing[*]}"
+  step "installing test tools: ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi

@@ -81,6 +81,11 @@ describe(`dinv use and env --testcontainers (real ${ENGINE_NAME})`, () => {
     assertOk(env, "env --testcontainers");
     assert.match(env.stdout, /^export TESTCONTAINERS_HOST_OVERRIDE="127\.0\.0\.1"$/m);
     assert.match(env.stdout, /^export TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE="\/var\/run\/docker\.sock"$/m);
+    // A host with a published TLS port: its containers' ports are not on that address.
+    assert.match(
+      env.stderr,
+      /^warning: host ".+" publishes only its TLS port on 127\.0\.0\.1: Testcontainers will not reach/m,
+    );
     // Ryuk's socket path is the host engine's own: it exists inside the host.
     assertOk(
       await box.dinv(["exec", name, "--", "test", "-S", "/var/run/docker.sock"]),

@@ -184,7 +184,10 @@ describe("pod DNS and hostAliases (the kubelet's dns.go)", () => {
     const dns = podDns(pod([]), undefined);
     assert.deepEqual(dns.hostConfig, {});
     assert.equal(dns.warnings[0]?.reason, "MissingClusterDNS");
-    assert.match(dns.warnings[0]?.message ?? "", /Falling back to "Default" policy/);
+    assert.equal(
+      dns.warnings[0]?.message,
+      'pod: "web_ns(u-1)". kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.',
+    );
   });
 
   it("hostNetwork: ClusterFirst means the node's resolver, ClusterFirstWithHostNet the cluster's", () => {
@@ -228,6 +231,32 @@ describe("pod DNS and hostAliases (the kubelet's dns.go)", () => {
   it("more than 3 nameservers are cut to 3, with a DNSConfigForming warning", () => {
     const dns = podDns(pod([], { dnsConfig: { nameservers: ["1.1.1.1", "8.8.8.8", "9.9.9.9"] } }), cluster);
     assert.deepEqual(dns.hostConfig.Dns, ["10.96.0.10", "1.1.1.1", "8.8.8.8"]);
+    assert.equal(dns.warnings[0]?.reason, "DNSConfigForming");
+  });
+
+  it("a search path longer than 253 characters is dropped (some resolvers abort on it), with a DNSConfigForming warning", () => {
+    const long = `${Array.from("abcde", (c) => c.repeat(50)).join(".")}.example`; // 262 characters
+    const dns = podDns(pod([], { dnsConfig: { searches: [long, "example.com"] } }), cluster);
+    assert.deepEqual(dns.hostConfig.DnsSearch, [
+      "ns.svc.cluster.local",
+      "svc.cluster.local",
+      "cluster.local",
+      "example.com",
+    ]);
+    assert.deepEqual(dns.warnings, [
+      {
+        reason: "DNSConfigForming",
+        message:
+          "Search Line limits were exceeded, some search paths have been omitted, the applied search line is: ns.svc.cluster.local svc.cluster.local cluster.local example.com",
+      },
+    ]);
+  });
+
+  it("more than 32 search paths are cut to 32, with a DNSConfigForming warning", () => {
+    const searches = Array.from({ length: 40 }, (_, i) => `s${i}.example`);
+    const dns = podDns(pod([], { dnsConfig: { searches } }), cluster);
+    assert.equal(dns.hostConfig.DnsSearch?.length, 32);
+    assert.equal(dns.hostConfig.DnsSearch?.[31], "s28.example");
     assert.equal(dns.warnings[0]?.reason, "DNSConfigForming");
   });
 

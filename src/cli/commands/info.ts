@@ -156,6 +156,13 @@ export function defineInfo(program: Command): void {
           ["TESTCONTAINERS_HOST_OVERRIDE", host.config.network.address],
           ["TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE", "/var/run/docker.sock"],
         );
+        // Only the TLS port is published on that address; the inner engine publishes
+        // containers' ports on the host container's own interfaces.
+        if (host.config.network.mode === "publish") {
+          process.stderr.write(
+            `warning: host "${host.config.name}" publishes only its TLS port on ${host.config.network.address}: Testcontainers will not reach its containers' ports there; a host created with --network NET is reached at its own address\n`,
+          );
+        }
       }
       out(fmt.formatEnv(vars, shell, { commandHint }));
     });

@@ -19,6 +19,8 @@ export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 const MAX_NAMESERVERS = 3;
 const MAX_SEARCHES = 32;
 const MAX_SEARCH_CHARS = 2048;
+/** A longer search path makes some resolvers abort (glibc 2.28): the kubelet drops it (DNS1123SubdomainMaxLength). */
+const MAX_SEARCH_PATH_CHARS = 253;
 
 export interface PodDns {
   /** The engine's HostConfig fields; absent ones keep the engine host's resolver settings. */
@@ -50,9 +52,11 @@ export function podDns(pod: Pod, cluster: ClusterDns | undefined): PodDns {
   const warnings: PodDns["warnings"] = [];
   let type = dnsType(pod);
   if (type === "cluster" && !cluster?.servers.length) {
+    const { name = "", namespace = "", uid = "" } = pod.metadata ?? {};
     warnings.push({
       reason: "MissingClusterDNS",
-      message: `kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`,
+      // The kubelet's event on the pod names it as format.Pod does.
+      message: `pod: "${name}_${namespace}(${uid})". kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`,
     });
     type = "host";
   }
@@ -80,8 +84,9 @@ export function podDns(pod: Pod, cluster: ClusterDns | undefined): PodDns {
     });
     servers = servers.slice(0, MAX_NAMESERVERS);
   }
-  if (searches.length > MAX_SEARCHES || searches.join(" ").length > MAX_SEARCH_CHARS) {
-    searches = searches.slice(0, MAX_SEARCHES);
+  const fitting = searches.slice(0, MAX_SEARCHES).filter((s) => s.length <= MAX_SEARCH_PATH_CHARS);
+  if (fitting.length < searches.length || fitting.join(" ").length > MAX_SEARCH_CHARS) {
+    searches = fitting;
     while (searches.join(" ").length > MAX_SEARCH_CHARS) searches.pop();
     warnings.push({
       reason: "DNSConfigForming",
