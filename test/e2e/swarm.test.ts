@@ -1,7 +1,7 @@
 /**
  * Swarms of dinv hosts end to end, through bin/dinv and the real docker CLI pointed at the swarm
  * by `dinv swarm env`: 3 managers + 2 workers, a service of a tiny local image (built from
- * test/fixtures/swarm/hello.c and loaded into each node through its own API: `docker import` on
+ * test/fixtures/hello/hello.c and loaded into each node through its own API: `docker import` on
  * the first, `docker save | docker load` to the others, since no registry is reachable and a
  * local load needs no registry container beside five inner engines), a manager host killed
  * (quorum, env failover, replicas back), scale down and up, a rolling upgrade measured with
@@ -25,7 +25,7 @@ import {
   runId,
   testEngine,
 } from "../helpers/engine.js";
-import { HELLO_PORT, helloRootfsTar } from "../helpers/swarm-image.js";
+import { HELLO_IMPORT_CHANGES, HELLO_PORT, helloRootfsTar } from "../helpers/hello-image.js";
 
 const HELLO = "dinv-hello:1";
 
@@ -68,7 +68,7 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
     const image = join(box.store, "..", "hello-image.tar");
     writeFileSync(rootfs, helloTar);
     assertOk(
-      await onNode(first, ["import", "--change", 'CMD ["/hello"]', rootfs, HELLO]),
+      await onNode(first, ["import", ...HELLO_IMPORT_CHANGES.flatMap((c) => ["--change", c]), rootfs, HELLO]),
       `import on ${first}`,
     );
     assertOk(await onNode(first, ["image", "save", "-o", image, HELLO]), `save on ${first}`);
