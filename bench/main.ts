@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (all parts) or `node dist/bench/main.js PART…` with PART one of create, ls,
- * startup, parallel, profile, kubelet. Prints the machine and a table per part, and writes them into
- * BENCHMARKS.md (only the generated blocks; the analysis around them is kept). Slow results
+ * startup, parallel, profile, kubelet, swarm. Prints the machine and a table per part, and writes
+ * them into BENCHMARKS.md (only the generated blocks; the analysis around them is kept). Slow results
  * never fail the run: only a broken set-up does (engine down, image missing, a command failing).
  */
 import { BenchContext, log } from "./lib/context.js";
@@ -16,6 +16,7 @@ const PARTS: Record<string, Part> = {
   parallel: async (ctx) => (await import("./parallel.js")).benchParallel(ctx, 10),
   profile: async (ctx) => (await import("./profile.js")).benchProfile(ctx),
   kubelet: async (ctx) => (await import("./kubelet.js")).benchKubelet(ctx, 100, 1000),
+  swarm: async (ctx) => (await import("./swarm.js")).benchSwarm(ctx, 3),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything (npm, engine, host image, build) and run the whole test suite:
-# lint + unit tests + end-to-end tests against the real engine, then the long fault tests,
+# lint + unit tests + end-to-end tests against the real engine, then the long fault tests and
+# the swarm suite (five nested engines: minutes),
 # then the CLI and day-2 suites again against Podman (scripts/podman.sh, a private service),
 # and against the VCH emulator (scripts/vch.sh) with the VCH's own suite.
 #   scripts/test.sh            # what CI runs
@@ -11,6 +12,8 @@ step "tests"
 npm test
 step "fault tests (long)"
 npm run test:faults
+step "swarm (long)"
+npm run test:swarm
 step "podman"
 scripts/podman.sh >/dev/null
 DINV_DOCKER_HOST="$DOCKER_HOST" scripts/podman.sh images

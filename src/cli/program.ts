@@ -13,6 +13,7 @@ import { definePersonality } from "./commands/personality.js";
 import { definePrune } from "./commands/prune.js";
 import { defineScp } from "./commands/scp.js";
 import { defineShare } from "./commands/share.js";
+import { defineSwarm } from "./commands/swarm.js";
 import { defineTransfer } from "./commands/transfer.js";
 import { defineUse } from "./commands/use.js";
 import { versionLine } from "./version.js";
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   defineImage(program);
   definePersonality(program);
   defineKubelet(program);
+  defineSwarm(program);
 
   return program;
 }

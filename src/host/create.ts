@@ -58,6 +58,8 @@ export interface CreateOptions {
   ttlMs?: number;
   /** Private registries' CAs for the host's engine (REGISTRY=FILE). */
   registryCas?: string[];
+  /** daemon.json keys the caller needs whatever the --engine-* flags say (a swarm node: live-restore off). */
+  daemonRequired?: Record<string, unknown>;
 }
 
 export class CreateError extends DinvError {}
@@ -84,7 +86,8 @@ export async function createHost(
   const name = validateHostName(options.name);
   const personality = await personalityNamed(options.personality ?? "docker", store.layout.root);
   const extraSans = (options.tlsSans ?? []).map((san) => (classifySan(san), san));
-  const engineOptions = buildEngineOptions(options.engine ?? {});
+  const built = buildEngineOptions(options.engine ?? {});
+  const engineOptions = { ...built, daemon: { ...built.daemon, ...options.daemonRequired } };
   if (options.network?.ip !== undefined) classifySan(options.network.ip);
   const registryCas = (options.registryCas ?? []).map(parseRegistryCa);
   const endpoint = resolveEndpoint(options.endpoint);

@@ -59,7 +59,8 @@ async function followNewAddress(store: HostStore, name: string, progress: Progre
     progress.warn(
       `${name} came up at ${after.config.network.address}, not in its certificate: regenerating it`,
     );
-    await regenerateHostCertificates(store, name, progress);
+    // Just (re)started: its containers are starting too, a reload restarting them loses nothing.
+    await regenerateHostCertificates(store, name, progress, { restartsContainers: true });
   } else if (speaksDockerApi(after.config) && dockerContextOwner(dockerConfigDir(), name) === "dinv") {
     // Only the context create (or adopt) registered follows the new URL: --no-context stays so.
     await registerContext(store, after.config);

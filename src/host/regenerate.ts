@@ -25,9 +25,11 @@ export async function regenerateHostCertificates(
   store: HostStore,
   name: string,
   progress: Progress,
+  options: ReloadOptions = {},
 ): Promise<string[]> {
   const host = openHost(store, name);
   madeByDinv(host.config, "regenerate the server certificate of");
+  await refuseReloadWithoutLiveRestore(host, options);
   await refreshNetworkAddress(host);
   progress.step(`issuing a new server certificate for ${name}`);
   const certs = await store.certificates();
@@ -44,6 +46,29 @@ export async function regenerateHostCertificates(
   progress.done(sans.join(", "));
   await deliverAndReload(host, progress);
   return sans;
+}
+
+export interface ReloadOptions {
+  /** The caller knows a reload restarts the host's containers (live-restore off) and has made that safe. */
+  restartsContainers?: boolean;
+}
+
+/**
+ * A reload keeps containers running only with live-restore; a swarm node runs without it
+ * (swarm mode refuses it), so reloading one stops its tasks. Say so instead of doing it
+ * silently: `dinv swarm regenerate-certs` drains the node first, then reloads it knowingly.
+ */
+async function refuseReloadWithoutLiveRestore(host: OpenHost, options: ReloadOptions): Promise<void> {
+  if (options.restartsContainers || host.config.engineOptions.daemon["live-restore"] !== false) return;
+  const { state } = await host.driver.state();
+  if (state !== "Running") return;
+  const name = host.config.name;
+  throw new DinvError(
+    `${name} runs its engine without live-restore (a swarm node): reloading it would stop its containers and swarm tasks`,
+    {
+      hint: `renew a swarm node's certificates with \`dinv swarm regenerate-certs SWARM ${name}\`, which drains it first`,
+    },
+  );
 }
 
 /**
