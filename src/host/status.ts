@@ -12,6 +12,7 @@ import { DinvError } from "../errors.js";
 import { hostPlatformEndpoint, hostUrl } from "../engine/host-endpoints.js";
 import type { HostHealth } from "./health.js";
 import { hostEngineVersion } from "./state.js";
+import { cachedEngineVersion, rememberEngineVersion } from "../store/engine-version-cache.js";
 
 /** One row of `dinv ls`. */
 export interface HostStatus {
@@ -23,6 +24,8 @@ export interface HostStatus {
   docker: string;
   errors: string[];
   config?: HostConfig;
+  /** The id of the host's container, from the endpoint's list (the key of the cached engine version). */
+  containerId?: string;
   /** How long this row's answers took (endpoint list, then the host's engine), in ms. */
   responseMs?: number;
   /** The engine's storage, privilege, cgroups and warnings (only when asked: withHealth). */
@@ -34,16 +37,23 @@ export interface StatusOptions {
   timeoutMs: number;
   /** Nested engines asked at once. */
   concurrency?: number;
-  /** Skip asking the nested engines for their version (ls -q). */
+  /** Skip the nested engines' versions altogether (ls -q). */
   withVersions?: boolean;
+  /**
+   * Ask every running host's engine even when its version is cached: when the caller shows
+   * whether and how fast it answers (ls's .Error, .ResponseTime). Otherwise a version cached
+   * for the same container is shown without a call (src/store/engine-version-cache.ts).
+   */
+  askEngines?: boolean;
   /** Also read each running engine's health (ls --format with a health field): one more call per host. */
   withHealth?: boolean;
 }
 
 /**
  * The status of every stored host with few calls: one container list per endpoint (by
- * label), then the running hosts' engines asked for their version concurrently. A dead
- * endpoint costs its timeout once, for all its hosts, and each row says why.
+ * label), then the running hosts' engines whose version is not cached for their container
+ * asked concurrently. A dead endpoint costs its timeout once, for all its hosts, and each
+ * row says why.
  */
 export async function hostStatuses(
   store: HostStore,
@@ -102,17 +112,22 @@ export async function hostStatuses(
         running.map((row) =>
           limit(async () => {
             const config = row.config as HostConfig;
+            const dir = store.hostDir(row.name);
+            const cached = row.containerId ? cachedEngineVersion(dir, row.containerId) : undefined;
+            if (cached && !options.askEngines && !options.withHealth) {
+              row.docker = `v${cached}`;
+              return;
+            }
             // A host removed while we look (its files gone) is one row's error, not the listing's.
             const asked = performance.now();
             try {
-              const version = await hostEngineVersion(
-                { config, dir: store.hostDir(row.name) },
-                options.timeoutMs,
-              );
+              const version = await hostEngineVersion({ config, dir }, options.timeoutMs);
               row.docker = version ? `v${version}` : "Unknown";
+              if (version && row.containerId && version !== cached)
+                await rememberEngineVersion(dir, row.containerId, version);
               if (options.withHealth) {
                 const { hostHealth } = await import("./health.js");
-                row.health = await hostHealth({ config, dir: store.hostDir(row.name) }, options.timeoutMs);
+                row.health = await hostHealth({ config, dir }, options.timeoutMs);
               }
             } catch (err) {
               row.docker = "Unknown";
@@ -174,7 +189,7 @@ export function expiryWarnings(config: HostConfig, hostDir: string): string[] {
 async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeoutMs: number): Promise<void> {
   try {
     const client = engineHttp(endpoint, { timeoutMs });
-    type Listed = Array<{ Names?: string[]; State?: string }>;
+    type Listed = Array<{ Id?: string; Names?: string[]; State?: string }>;
     const list = (filters: Record<string, string[]>) =>
       client.get<Listed>("/containers/json", { all: true, filters: JSON.stringify(filters) });
     // Adopted hosts' containers carry no dinv label (labels cannot be added later): asked by name.
@@ -191,6 +206,7 @@ async function fillEndpointStates(endpoint: Endpoint, rows: HostStatus[], timeou
         continue;
       }
       row.state = machineStateOf(container.State, false, undefined).state;
+      if (container.Id) row.containerId = container.Id;
     }
   } catch (err) {
     const error = describeEngineError(err, endpoint);

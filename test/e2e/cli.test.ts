@@ -3,7 +3,7 @@
  * create -> ls -> docker via `config`, `env` and `--context` -> stop/start/kill/restart -> rm.
  */
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -80,6 +80,31 @@ describe(`dinv CLI (real ${ENGINE_NAME}, real docker CLI)`, () => {
       row ?? "",
       new RegExp(`^${name}\\s+-\\s+docker\\s+Running\\s+tcp://127\\.0\\.0\\.1:\\d+\\s+v\\d+`),
     );
+  });
+
+  it("keeps the engine's version with its container, and asks the engine when a format shows its answer", async () => {
+    const cacheFile = join(box.store, "hosts", name, ".engine-version.json");
+    const container = (await engine.docker.getContainer(`dinv-${name}`).inspect()).Id;
+    const real = (
+      await box.docker(["--context", name, "version", "--format", "{{.Server.Version}}"])
+    ).stdout.trim();
+    assert.match(real, /^\d+\.\d+/, "the host's engine version through the docker CLI");
+    // The table above asked the engine and kept the answer with the container's id.
+    assert.deepEqual(JSON.parse(readFileSync(cacheFile, "utf8")), { container, version: real });
+    const lsVersion = async (format: string) => {
+      const ls = await box.dinv(["ls", "--filter", `name=^${name}$`, "--format", format]);
+      assertOk(ls, `ls --format ${format}`);
+      return ls.stdout.trim();
+    };
+    // A version kept for this container is shown without a call (a planted one proves it)…
+    writeFileSync(cacheFile, JSON.stringify({ container, version: "0.0.0-kept" }));
+    assert.equal(await lsVersion("{{.DockerVersion}}"), "v0.0.0-kept");
+    // …a format showing the engine's answer asks it, and keeps what it says…
+    assert.equal(await lsVersion("{{.DockerVersion}}|{{.Error}}"), `v${real}|`);
+    assert.deepEqual(JSON.parse(readFileSync(cacheFile, "utf8")), { container, version: real });
+    // …and one kept for another container (before an upgrade replaced it) is not used.
+    writeFileSync(cacheFile, JSON.stringify({ container: "0".repeat(64), version: "0.0.0-old" }));
+    assert.equal(await lsVersion("{{.DockerVersion}}"), `v${real}`);
   });
 
   it("serves the real docker CLI through `config`, `env` and `--context`", async () => {

@@ -47,8 +47,15 @@ describe("the outer engine restarts under a running host", () => {
     const deadline = Date.now() + 60_000;
     let state = "";
     while (Date.now() < deadline) {
+      // .Error makes ls ask the host's engine: a version kept from before the restart proves nothing.
       state = (
-        await box.dinv(["ls", "--filter", `name=^${name}$`, "--format", "{{.State}} {{.DockerVersion}}"])
+        await box.dinv([
+          "ls",
+          "--filter",
+          `name=^${name}$`,
+          "--format",
+          "{{.State}} {{.DockerVersion}}{{.Error}}",
+        ])
       ).stdout.trim();
       if (/^Running v/.test(state)) break;
       await new Promise((resolve) => setTimeout(resolve, 500));

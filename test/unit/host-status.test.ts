@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -9,6 +9,7 @@ import {
   issueClientCertificate,
   issueServerCertificate,
 } from "../../src/pki/certificates.js";
+import { cachedEngineVersion, rememberEngineVersion } from "../../src/store/engine-version-cache.js";
 import { writePublicFile } from "../../src/store/secure-fs.js";
 import { sampleHostConfig } from "../helpers/host-config.js";
 
@@ -47,5 +48,25 @@ describe("ls certificate expiry warnings", () => {
   it("says when it has expired", async () => {
     await writeCerts(5, 10);
     assert.match(expiryWarnings(config(), dir)[0] ?? "", /^server certificate expired/);
+  });
+});
+
+describe("the engine version kept with its container", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dinv-version-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is kept 0600 for that container only, and a missing or broken file is a miss", async () => {
+    assert.equal(cachedEngineVersion(dir, "c1"), undefined, "nothing kept yet");
+    await rememberEngineVersion(dir, "c1", "20.10.24");
+    assert.equal(cachedEngineVersion(dir, "c1"), "20.10.24");
+    assert.equal(cachedEngineVersion(dir, "c2"), undefined, "another container (after an upgrade)");
+    assert.equal(statSync(join(dir, ".engine-version.json")).mode & 0o777, 0o600);
+    writeFileSync(join(dir, ".engine-version.json"), '{"container": "c1", "version": ');
+    assert.equal(cachedEngineVersion(dir, "c1"), undefined, "a broken file");
+  });
+
+  it("is not written where the host's folder is gone, and says nothing of it", async () => {
+    await rememberEngineVersion(join(dir, "removed-host"), "c1", "20.10.24");
+    assert.equal(cachedEngineVersion(join(dir, "removed-host"), "c1"), undefined);
   });
 });

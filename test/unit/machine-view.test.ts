@@ -34,9 +34,9 @@ describe("docker-machine's formats", () => {
   });
 });
 
-describe("ls asks the hosts' engines only for what it shows", () => {
-  it("asks for the table, json and templates naming an answer or health field, not otherwise", async () => {
-    const { asksEngines } = await import("../../src/cli/commands/ls.js");
+describe("ls shows engine versions only where it shows them", () => {
+  it("for the table, json and templates naming a version, answer or health field, not otherwise", async () => {
+    const { showsVersions } = await import("../../src/cli/commands/ls.js");
     for (const format of [
       undefined,
       "json",
@@ -45,12 +45,12 @@ describe("ls asks the hosts' engines only for what it shows", () => {
       "{{.ResponseTime}}",
       "{{.Cgroups}}",
     ])
-      assert.equal(asksEngines(format), true, String(format));
+      assert.equal(showsVersions(format), true, String(format));
     for (const format of [
       "{{.Name}}",
       "table {{.Name}}\t{{.State}}\t{{.URL}}",
       "{{.Endpoint}} {{.DriverName}}",
     ])
-      assert.equal(asksEngines(format), false, format);
+      assert.equal(showsVersions(format), false, format);
   });
 });

@@ -65,7 +65,8 @@ export function defineLs(program: Command): void {
         const { hostStatuses } = await import("../../host/status.js");
         rows = await hostStatuses(store, named, {
           timeoutMs: opts.timeout * 1000,
-          withVersions: !opts.quiet && asksEngines(opts.format),
+          withVersions: !opts.quiet && showsVersions(opts.format),
+          askEngines: ANSWER_FIELDS.test(opts.format ?? ""),
           withHealth: HEALTH_FIELDS.test(opts.format ?? ""),
         });
       } else {
@@ -135,17 +136,23 @@ function passes(row: HostStatus, filters: Filter[]): boolean {
 /** Fields that need each running engine's /info (src/host/health.ts): read only when a format names one. */
 const HEALTH_FIELDS = /\.(StorageDriver|Privilege|Cgroups|EngineWarnings)\b/;
 
-/** Fields filled from each running host's engine answer (its version, its error, the time it took). */
-const ANSWER_FIELDS = /\.(DockerVersion|Error|ResponseTime)\b/;
+/** Fields only a call to each running host's engine can fill: whether and how fast it answers now. */
+const ANSWER_FIELDS = /\.(Error|ResponseTime)\b/;
 
 /**
- * Whether ls must ask each running host's engine: for the default table and json (DOCKER and
- * ERRORS, as docker-machine), and for a template naming an answer or health field. A template
- * without one (`{{.Name}} {{.State}} {{.URL}}`) is served from the container list alone.
+ * Whether ls shows the hosts' engine versions: in the default table and json (DOCKER, as
+ * docker-machine) and in a template naming .DockerVersion, an answer or a health field. A
+ * template without one (`{{.Name}} {{.State}} {{.URL}}`) is served from the container list
+ * alone. A version cached for the same container is shown without a call (hostStatuses);
+ * only answer and health fields make ls ask every running engine.
  */
-export function asksEngines(format: string | undefined): boolean {
+export function showsVersions(format: string | undefined): boolean {
   return (
-    format === undefined || format === "json" || ANSWER_FIELDS.test(format) || HEALTH_FIELDS.test(format)
+    format === undefined ||
+    format === "json" ||
+    /\.DockerVersion\b/.test(format) ||
+    ANSWER_FIELDS.test(format) ||
+    HEALTH_FIELDS.test(format)
   );
 }
 
