@@ -352,7 +352,7 @@ export async function benchLs(ctx: BenchContext): Promise<PartReport> {
     ],
     notes: [
       "Real: made by dinv create, each a running nested engine. Alias: a copy of a real host's folder under a new name whose config names the real host's container, so ls finds it Running and asks its engine for the version over TLS like any host (100 TLS calls to 5 engines) unless the alias's folder keeps a version for that container.",
-      "No version kept: each host's .engine-version.json removed before every run, so ls asks all 100 engines (as every ls did before the cache). Versions kept: the steady state, after one ls has kept them; the hung scenarios below are measured in that state too (their hung rows never answered, so they are asked every time).",
+      "No version kept: each host's .engine-version.json removed before every run, so ls asks all 100 engines (as every ls did before the cache). Versions kept: the steady state, after one ls has kept them; the hung scenarios below run in their own stores, whose first run keeps the versions of the rows that answer (their hung rows never answer, so they are asked every time).",
       "Created containers: `docker create` of the host image, never started (ls shows them Stopped and asks no engine). Hung endpoint: the row's endpoint is a loopback port of the bench that accepts TCP and never answers. Hung host: the container runs but the row's TLS port is that loopback port.",
       "docker-machine figures are from docs/architecture.md (measured here earlier, not in this run): 100 answering hosts 693 ms (-q the same); 10 of them hung: 10.73 s default, 1.655 s with --timeout 1.",
       ...errorNotes.map((n) => `Errors shown — ${n}`),
