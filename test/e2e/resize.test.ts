@@ -17,6 +17,7 @@ import {
   ENGINE_NAME,
   HOST_IMAGE,
   IMAGE_ARGS,
+  OUTER_RUN_LIMITS,
   TEST_ENGINE,
   removeLabelled,
   runId,
@@ -121,6 +122,7 @@ describe(`dinv set (real ${ENGINE_NAME}, real docker CLI)`, () => {
     const listed = await box.docker([
       "run",
       "--rm",
+      ...OUTER_RUN_LIMITS,
       "--label",
       `io.dinv.test=${name}`,
       "-v",

@@ -54,6 +54,13 @@ export const TEST_ENGINE_ENV: NodeJS.ProcessEnv =
       : {};
 
 /** Suite titles name the engine, so the runs tell apart in reports. */
+/**
+ * Flags for a container a test runs itself on the outer engine with the docker CLI: the private
+ * Podman keeps a stock Podman's default ulimits, which containers cannot start with here
+ * (scripts/podman.sh says why); dinv sets its own, a test's plain `docker run` needs these.
+ */
+export const OUTER_RUN_LIMITS: string[] =
+  TEST_ENGINE === "podman" ? ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"] : [];
 export const ENGINE_NAME = { docker: "Docker Engine", podman: "Podman", vic: "VCH" }[TEST_ENGINE];
 
 export async function testEngine(): Promise<EngineClient> {
