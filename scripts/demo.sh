@@ -8,8 +8,13 @@ dinv="$ROOT/bin/dinv"
 HOST="${DINV_DEMO_HOST:-dev}"
 
 if "$dinv" inspect "$HOST" >/dev/null 2>&1; then
-  step "host $HOST exists: making sure it runs"
-  "$dinv" start "$HOST"
+  # `start` of a running host exits 1, as docker-machine's does: ask first.
+  if [ "$("$dinv" status "$HOST")" = Running ]; then
+    step "host $HOST exists and runs"
+  else
+    step "host $HOST exists: starting it"
+    "$dinv" start "$HOST"
+  fi
 else
   step "creating host $HOST"
   "$dinv" create "$HOST"

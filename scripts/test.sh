@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything (npm, engine, host image, build) and run the whole test suite:
+# Set up everything (npm, engine, host image, build), run the README's main job (scripts/demo.sh)
+# and the whole test suite:
 # lint + unit tests + end-to-end tests against the real engine, then the long fault tests and
 # the swarm suite (five nested engines: minutes),
 # then the CLI and day-2 suites again against Podman (scripts/podman.sh, a private service),
@@ -8,6 +9,13 @@
 set -euo pipefail
 # shellcheck source=lib/prepare.sh
 . "$(dirname "$0")/lib/prepare.sh"
+step "the README's main job (scripts/demo.sh), twice: a fresh host, then the same one again"
+demo_dir="$(mktemp -d)"
+demo() { DINV_STORAGE_PATH="$demo_dir/store" DOCKER_CONFIG="$demo_dir/docker" DINV_DEMO_HOST=demo-ci scripts/demo.sh; }
+trap 'DINV_STORAGE_PATH="$demo_dir/store" DOCKER_CONFIG="$demo_dir/docker" bin/dinv rm -f -y demo-ci >/dev/null 2>&1; rm -rf "$demo_dir"' EXIT
+demo
+demo
+DINV_STORAGE_PATH="$demo_dir/store" DOCKER_CONFIG="$demo_dir/docker" bin/dinv rm -y demo-ci
 step "tests"
 npm test
 step "fault tests (long)"

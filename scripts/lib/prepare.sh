@@ -9,6 +9,11 @@ cd "$ROOT"
 
 step() { echo "==> $*" >&2; }
 
+# Already done by the script that runs this one (scripts/test.sh runs scripts/demo.sh).
+if [ "${DINV_PREPARED:-}" = "$ROOT" ] && [ -n "${DOCKER_HOST:-}" ]; then
+  return 0
+fi
+
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
   npm ci --no-audit --no-fund >&2
@@ -37,3 +42,4 @@ images/registry-cache/build-offline.sh
 
 step "build"
 npm run --silent build >&2
+export DINV_PREPARED="$ROOT"
