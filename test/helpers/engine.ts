@@ -53,7 +53,6 @@ export const TEST_ENGINE_ENV: NodeJS.ProcessEnv =
       ? { DOCKER_HOST: VCH_HOST, DOCKER_TLS_VERIFY: "1", DOCKER_TLS: "", DOCKER_CERT_PATH: VCH_CERT_PATH }
       : {};
 
-/** Suite titles name the engine, so the runs tell apart in reports. */
 /**
  * Flags for a container a test runs itself on the outer engine with the docker CLI: the private
  * Podman keeps a stock Podman's default ulimits, which containers cannot start with here
@@ -61,6 +60,7 @@ export const TEST_ENGINE_ENV: NodeJS.ProcessEnv =
  */
 export const OUTER_RUN_LIMITS: string[] =
   TEST_ENGINE === "podman" ? ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"] : [];
+/** Suite titles name the engine, so the runs tell apart in reports. */
 export const ENGINE_NAME = { docker: "Docker Engine", podman: "Podman", vic: "VCH" }[TEST_ENGINE];
 
 export async function testEngine(): Promise<EngineClient> {
