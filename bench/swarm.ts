@@ -68,7 +68,7 @@ export async function benchSwarm(ctx: BenchContext, runs: number): Promise<PartR
           { timeoutMs: 300_000 },
         );
         samples.dinv.push(made.ms);
-        await ctx.dinvOk(store, ["swarm", "rm", name], { timeoutMs: 180_000 });
+        await ctx.dinvOk(store, ["swarm", "rm", "-y", name], { timeoutMs: 180_000 });
         swarms.pop();
       } else {
         const hosts = nodeNames(name);

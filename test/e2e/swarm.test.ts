@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
-import { assertOk } from "../helpers/assert.js";
+import { assertCleanFailure, assertOk } from "../helpers/assert.js";
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
 import {
   ENGINE_NAME,
@@ -391,7 +391,10 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
 
   it("rm leaves nothing: containers, volumes, network, contexts, store entries", async () => {
     const hosts = nodes().map((n) => n.host);
-    const rm = await box.dinv(["swarm", "rm", name]);
+    // Off a terminal, as `dinv rm`: nothing goes without -y (or -f).
+    assertCleanFailure(await box.dinv(["swarm", "rm", name]), /refusing to remove without confirmation/);
+    assert.equal(nodes().length, hosts.length, "the swarm is untouched");
+    const rm = await box.dinv(["swarm", "rm", "-y", name]);
     assertOk(rm, "swarm rm");
     for (const host of hosts) {
       const filters = JSON.stringify({ label: [`io.dinv.host=${host}`] });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { DinvError } from "../../errors.js";
+import { confirmRemoval } from "../confirm.js";
 import { seconds } from "../options.js";
 import { out, stderrProgress } from "../output.js";
 import { openStore } from "../store.js";
@@ -94,7 +95,10 @@ export function defineLifecycle(program: Command): void {
         opts: { force?: boolean; y?: boolean; keepCache?: boolean; removeCache?: boolean },
         command: Command,
       ) => {
-        if (!opts.y && !opts.force) await confirm(names);
+        if (!opts.y && !opts.force)
+          await confirmRemoval(
+            `About to remove ${names.join(", ")}: its containers, images and cache go with it.`,
+          );
         const { removeHost } = await import("../../host/remove.js");
         const { endpointFlags } = await import("../options.js");
         const s = await openStore();
@@ -109,19 +113,4 @@ export function defineLifecycle(program: Command): void {
         });
       },
     );
-}
-
-async function confirm(names: string[]): Promise<void> {
-  if (!process.stdin.isTTY) {
-    throw new DinvError("refusing to remove without confirmation", {
-      hint: "pass -y (or -f) when not on a terminal",
-    });
-  }
-  const { createInterface } = await import("node:readline/promises");
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(
-    `About to remove ${names.join(", ")}: its containers, images and cache go with it. Are you sure? (y/n): `,
-  );
-  rl.close();
-  if (!/^y(es)?$/i.test(answer.trim())) throw new DinvError("removal cancelled");
 }

@@ -1,6 +1,7 @@
 /** `dinv swarm …`: swarms of dinv hosts on Docker's swarm mode (the work is in host/swarm/). */
 import { InvalidArgumentError, type Command } from "commander";
 import { DinvError } from "../../errors.js";
+import { confirmRemoval } from "../confirm.js";
 import { collect, seconds } from "../options.js";
 import { formatTable, out, stderrProgress } from "../output.js";
 import { openStore } from "../store.js";
@@ -267,7 +268,13 @@ export function defineSwarm(program: Command): void {
     .description("remove swarms: every node's host, the network dinv made, the docker context, the tokens")
     .argument("<names...>")
     .option("-f, --force", "go on past nodes or endpoints that cannot be cleaned")
-    .action(async (names: string[], opts: { force?: boolean }) => {
+    .option("-y", "do not ask for confirmation")
+    .action(async (names: string[], opts: { force?: boolean; y?: boolean }) => {
+      // As `dinv rm`: every node's host goes, with the images and cache of each.
+      if (!opts.y && !opts.force)
+        await confirmRemoval(
+          `About to remove swarm ${names.join(", ")}: every node's host, its containers, images and cache go with it.`,
+        );
       const { removeSwarm } = await import("../../host/swarm/swarm.js");
       const store = await openStore();
       for (const name of names) {

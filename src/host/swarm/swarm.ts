@@ -478,6 +478,20 @@ export async function removeSwarm(
   const swarms = swarmStore(store);
   const config = swarms.load(name);
   const notes: string[] = [];
+  // Connected before the hosts go: an endpoint's TLS files are kept in its nodes' folders.
+  const networks = config.endpoints
+    .filter((x) => x.madeByDinv)
+    .map((e) => {
+      const client = (): EngineClient =>
+        connect(resolveEndpoint({ endpoint: e.url, ...endpointTls(store, config, e.url) }), {
+          timeoutMs: 30_000,
+        });
+      try {
+        return { e, client: client() };
+      } catch (err) {
+        return { e, client: err as Error };
+      }
+    });
   const results = await Promise.allSettled(
     config.nodes.map(async (n) => {
       if (store.exists(n.host))
@@ -497,11 +511,9 @@ export async function removeSwarm(
     throw new SwarmError(`could not remove every node: ${notes.join("; ")}`, {
       hint: `use \`dinv swarm rm -f ${name}\``,
     });
-  for (const e of config.endpoints.filter((x) => x.madeByDinv)) {
+  for (const { e, client } of networks) {
     try {
-      const client = connect(resolveEndpoint({ endpoint: e.url, ...endpointTls(store, config, e.url) }), {
-        timeoutMs: 30_000,
-      });
+      if (client instanceof Error) throw client;
       await removeSwarmNetwork(client, name, e.network);
     } catch (err) {
       const message = `network ${e.network} on ${e.url}: ${err instanceof DinvError ? err.userMessage : (err as Error).message}`;
@@ -562,8 +574,11 @@ async function ensureSwarmNetwork(
 
 async function removeSwarmNetwork(client: EngineClient, swarm: string, name: string): Promise<void> {
   const network = client.docker.getNetwork(name);
-  const info = (await call(client, () => network.inspect()).catch(() => undefined)) as
-    { Labels?: Record<string, string> } | undefined;
+  // Only "no such network" means done: any other failure (an unreachable endpoint) is reported.
+  const info = (await call(client, () => network.inspect()).catch((err: unknown) => {
+    if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) return undefined;
+    throw err;
+  })) as { Labels?: Record<string, string> } | undefined;
   if (!info || info.Labels?.[SWARM_LABEL] !== swarm) return;
   await call(client, () => network.remove());
 }
