@@ -36,6 +36,7 @@ import type { EngineOptionFlags } from "../engine-options.js";
 import { innerClient } from "../open.js";
 import type { Progress } from "../progress.js";
 import { removeHost } from "../remove.js";
+import { nodeAddresses } from "./node-addresses.js";
 import { nextNodeNames, withNodes } from "./node-names.js";
 import { drainNode, SwarmError, updateNode, waitUntil, type SwarmNode } from "./node-ops.js";
 
@@ -194,15 +195,17 @@ async function addNodes(
   let config = initial;
   const networkOf = (url: string) => config.endpoints.find((e) => e.url === url)?.network;
   progress.step(`creating ${nodes.length} host(s): ${nodes.map((n) => n.host).join(", ")}`);
+  const addresses = await fixedAddresses(store, config, nodes);
   const made = await Promise.allSettled(
     nodes.map((node) => {
       const url = resolveEndpoint(node.flags).url;
+      const ip = addresses.get(node.host);
       return createHost(
         store,
         {
           name: node.host,
           endpoint: node.flags,
-          network: { name: networkOf(url) ?? networkName(config.name) },
+          network: { name: networkOf(url) ?? networkName(config.name), ...(ip ? { ip } : {}) },
           ...(options.image ? { image: options.image } : {}),
           engine: options.engine ?? {},
           daemonRequired: SWARM_DAEMON,
@@ -286,6 +289,33 @@ async function addNodes(
   await waitNodes(store, config, options.timeoutSeconds);
   progress.done(`${config.nodes.length} node(s)`);
   return config;
+}
+
+/**
+ * Each new node's own address on the network dinv made on its endpoint (node-addresses.ts: an
+ * advertised address must survive restarts and recreation). On a user's --network the engine
+ * chooses, as for any host there.
+ */
+async function fixedAddresses(
+  store: HostStore,
+  config: SwarmConfig,
+  nodes: NewNode[],
+): Promise<Map<string, string>> {
+  const addresses = new Map<string, string>();
+  for (const endpoint of config.endpoints.filter((e) => e.madeByDinv)) {
+    const here = nodes.filter((n) => resolveEndpoint(n.flags).url === endpoint.url);
+    const first = here[0];
+    if (!first) continue;
+    const reserved = config.nodes
+      .filter((n) => store.exists(n.host))
+      .map((n) => store.load(n.host))
+      .filter((h) => h.endpoint.url === endpoint.url && h.network.address)
+      .map((h) => h.network.address);
+    const client = connect(resolveEndpoint(first.flags), { timeoutMs: 30_000 });
+    const ips = await nodeAddresses(client, endpoint.network, reserved, here.length);
+    here.forEach((n, i) => addresses.set(n.host, ips[i] as string));
+  }
+  return addresses;
 }
 
 export function innerFor(store: HostStore, config: HostConfig, timeoutMs = 30_000): EngineClient {
