@@ -347,9 +347,12 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
     assert.equal(counts.roundsFailed, 0, `requests no node answered, at: ${failures.join(", ")}`);
     // Through the mesh every node not in upgrade forwards to a task.
     if (mesh) assert.equal(counts.failedElsewhere, 0, "attempts refused by nodes not in upgrade");
+    // By image ID: Podman reports the reference it was given fully qualified (docker.io/dinv/host:…).
+    const imageId = (id: string) => id.replace(/^sha256:/, "");
+    const next = imageId((await engine.docker.getImage(nextImage).inspect()).Id);
     for (const n of nodes()) {
-      const image = await engine.docker.getContainer(`dinv-${n.host}`).inspect();
-      assert.equal(image.Config.Image, nextImage, `${n.host} runs the new image`);
+      const container = await engine.docker.getContainer(`dinv-${n.host}`).inspect();
+      assert.equal(imageId(container.Image), next, `${n.host} runs the new image`);
     }
     // A new leader (the old one is upgraded last) shows nodes Unknown until their next heartbeat.
     await waitFor("5 nodes Ready and Active", async () => {
