@@ -214,6 +214,14 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
     });
     process.stderr.write(`# manager killed: 5 replicas running elsewhere after ${Date.now() - killed} ms\n`);
     assertOk(await box.dinv(["start", `${name}-m1`]), "start m1 again");
+    // Back at the address it advertised to the swarm (Podman's CNI gives another one at each
+    // start unless the container has a fixed address).
+    const restarted = await engine.docker.getContainer(`dinv-${name}-m1`).inspect();
+    assert.equal(
+      restarted.NetworkSettings.Networks[`dinv-swarm-${name}`]?.IPAddress,
+      addressOf(`${name}-m1`),
+      "m1's address after a restart",
+    );
     await waitFor(`${name}-m1 Ready and reachable`, async () => {
       const ls = await onSwarm([
         "node",

@@ -39,9 +39,19 @@ export function freeAddresses(subnet: string, taken: Iterable<string>, count: nu
   return free;
 }
 
-interface NetworkInfo {
+export interface NetworkInfo {
   IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> };
   Containers?: Record<string, { IPv4Address?: string }>;
+}
+
+/** A network's IPv4 subnet and gateway, as the engine reports them. */
+export function ipv4Subnet(info: NetworkInfo): { Subnet: string; Gateway?: string } | undefined {
+  const config = (info.IPAM?.Config ?? []).find(
+    (c) => c.Subnet && toNumber(c.Subnet.split("/")[0] ?? "") !== undefined,
+  );
+  return config?.Subnet
+    ? { Subnet: config.Subnet, ...(config.Gateway ? { Gateway: config.Gateway } : {}) }
+    : undefined;
 }
 
 /**
@@ -55,10 +65,8 @@ export async function nodeAddresses(
   count: number,
 ): Promise<string[]> {
   const info = (await call(client, () => client.docker.getNetwork(network).inspect())) as NetworkInfo;
-  const ipv4 = (info.IPAM?.Config ?? []).find(
-    (c) => c.Subnet && toNumber(c.Subnet.split("/")[0] ?? "") !== undefined,
-  );
-  if (!ipv4?.Subnet) throw new SwarmError(`network ${network} on ${client.endpoint.url} has no IPv4 subnet`);
+  const ipv4 = ipv4Subnet(info);
+  if (!ipv4) throw new SwarmError(`network ${network} on ${client.endpoint.url} has no IPv4 subnet`);
   const attached = Object.values(info.Containers ?? {}).flatMap((c) =>
     c.IPv4Address ? [c.IPv4Address] : [],
   );

@@ -36,7 +36,7 @@ import type { EngineOptionFlags } from "../engine-options.js";
 import { innerClient } from "../open.js";
 import type { Progress } from "../progress.js";
 import { removeHost } from "../remove.js";
-import { nodeAddresses } from "./node-addresses.js";
+import { ipv4Subnet, nodeAddresses, type NetworkInfo } from "./node-addresses.js";
 import { nextNodeNames, withNodes } from "./node-names.js";
 import { drainNode, SwarmError, updateNode, waitUntil, type SwarmNode } from "./node-ops.js";
 
@@ -579,13 +579,17 @@ async function ensureSwarmNetwork(
     return;
   }
   progress.step(`creating network ${name} on ${client.endpoint.url}`);
+  const spec = { Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { [SWARM_LABEL]: swarm } };
+  // Nodes get fixed addresses (node-addresses.ts), which Docker Engine accepts only on a network
+  // made with a subnet of the user's ("user specified IP address is supported only when
+  // connecting to networks with user configured subnets"): the engine picks a free subnet,
+  // then the network is made again with that subnet given.
+  const picked = await call(client, () => client.docker.createNetwork(spec));
+  const ipv4 = ipv4Subnet((await call(client, () => picked.inspect())) as NetworkInfo);
+  await call(client, () => picked.remove());
+  if (!ipv4) throw new SwarmError(`the engine at ${client.endpoint.url} gave network ${name} no IPv4 subnet`);
   await call(client, () =>
-    client.docker.createNetwork({
-      Name: name,
-      Driver: "bridge",
-      CheckDuplicate: true,
-      Labels: { [SWARM_LABEL]: swarm },
-    }),
+    client.docker.createNetwork({ ...spec, IPAM: { Driver: "default", Config: [ipv4] } }),
   );
   progress.done();
 }
