@@ -130,6 +130,7 @@ export async function createSwarm(
       url: e.url,
       network: options.network ?? networkName(options.name),
       madeByDinv: options.network === undefined,
+      fixedAddresses: options.network === undefined,
     })),
     ...(options.registryCache ? { registryCache: options.registryCache } : {}),
     nodes: [],
@@ -293,8 +294,8 @@ async function addNodes(
 
 /**
  * Each new node's own address on the network dinv made on its endpoint (node-addresses.ts: an
- * advertised address must survive restarts and recreation). On a user's --network the engine
- * chooses, as for any host there.
+ * advertised address must survive restarts and recreation). On a user's --network (and on the
+ * network of a swarm made before fixed addresses) the engine chooses, as for any host there.
  */
 async function fixedAddresses(
   store: HostStore,
@@ -302,7 +303,7 @@ async function fixedAddresses(
   nodes: NewNode[],
 ): Promise<Map<string, string>> {
   const addresses = new Map<string, string>();
-  for (const endpoint of config.endpoints.filter((e) => e.madeByDinv)) {
+  for (const endpoint of config.endpoints.filter((e) => e.fixedAddresses)) {
     const here = nodes.filter((n) => resolveEndpoint(n.flags).url === endpoint.url);
     const first = here[0];
     if (!first) continue;
