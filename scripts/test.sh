@@ -3,7 +3,8 @@
 # and the whole test suite:
 # lint + unit tests + end-to-end tests against the real engine, then the long fault tests and
 # the swarm suite (five nested engines: minutes),
-# then the CLI and day-2 suites again against Podman (scripts/podman.sh, a private service),
+# then the CLI and day-2 suites and the swarm suite again against Podman (scripts/podman.sh, a
+# private service),
 # and against the VCH emulator (scripts/vch.sh) with the VCH's own suite.
 #   scripts/test.sh            # what CI runs
 set -euo pipefail
@@ -27,6 +28,9 @@ scripts/podman.sh >/dev/null
 DINV_DOCKER_HOST="$DOCKER_HOST" scripts/podman.sh images
 step "CLI and day-2 suites against Podman"
 npm run test:podman
+# After the Podman step (the service and its host images), not beside `npm run test:swarm`.
+step "swarm against Podman (long)"
+npm run test:swarm:podman
 step "VCH emulator"
 # Stats samples every 2 s instead of VIC's 20 s, so the stats test waits seconds, not a minute.
 DINV_VCH_STATS_INTERVAL=2 scripts/vch.sh >/dev/null

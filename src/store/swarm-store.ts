@@ -38,6 +38,11 @@ export const SwarmConfigSchema = z.object({
       network: NonEmpty(),
       /** Whether dinv made that network (and removes it with the swarm). */
       madeByDinv: z.boolean(),
+      /**
+       * Nodes there get fixed addresses (host/swarm/node-addresses.ts) on a network dinv made with
+       * its subnet given; absent in records of swarms made before, whose networks may refuse them.
+       */
+      fixedAddresses: z.optional(z.boolean()),
     }),
   ),
   /** The registry-cache host the nodes pull through, if any. */

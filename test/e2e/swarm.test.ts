@@ -214,6 +214,14 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
     });
     process.stderr.write(`# manager killed: 5 replicas running elsewhere after ${Date.now() - killed} ms\n`);
     assertOk(await box.dinv(["start", `${name}-m1`]), "start m1 again");
+    // Back at the address it advertised to the swarm (Podman's CNI gives another one at each
+    // start unless the container has a fixed address).
+    const restarted = await engine.docker.getContainer(`dinv-${name}-m1`).inspect();
+    assert.equal(
+      restarted.NetworkSettings.Networks[`dinv-swarm-${name}`]?.IPAddress,
+      addressOf(`${name}-m1`),
+      "m1's address after a restart",
+    );
     await waitFor(`${name}-m1 Ready and reachable`, async () => {
       const ls = await onSwarm([
         "node",
@@ -347,9 +355,12 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
     assert.equal(counts.roundsFailed, 0, `requests no node answered, at: ${failures.join(", ")}`);
     // Through the mesh every node not in upgrade forwards to a task.
     if (mesh) assert.equal(counts.failedElsewhere, 0, "attempts refused by nodes not in upgrade");
+    // By image ID: Podman reports the reference it was given fully qualified (docker.io/dinv/host:…).
+    const imageId = (id: string) => id.replace(/^sha256:/, "");
+    const next = imageId((await engine.docker.getImage(nextImage).inspect()).Id);
     for (const n of nodes()) {
-      const image = await engine.docker.getContainer(`dinv-${n.host}`).inspect();
-      assert.equal(image.Config.Image, nextImage, `${n.host} runs the new image`);
+      const container = await engine.docker.getContainer(`dinv-${n.host}`).inspect();
+      assert.equal(imageId(container.Image), next, `${n.host} runs the new image`);
     }
     // A new leader (the old one is upgraded last) shows nodes Unknown until their next heartbeat.
     await waitFor("5 nodes Ready and Active", async () => {

@@ -36,6 +36,7 @@ import type { EngineOptionFlags } from "../engine-options.js";
 import { innerClient } from "../open.js";
 import type { Progress } from "../progress.js";
 import { removeHost } from "../remove.js";
+import { ipv4Subnet, nodeAddresses, type NetworkInfo } from "./node-addresses.js";
 import { nextNodeNames, withNodes } from "./node-names.js";
 import { drainNode, SwarmError, updateNode, waitUntil, type SwarmNode } from "./node-ops.js";
 
@@ -129,6 +130,7 @@ export async function createSwarm(
       url: e.url,
       network: options.network ?? networkName(options.name),
       madeByDinv: options.network === undefined,
+      fixedAddresses: options.network === undefined,
     })),
     ...(options.registryCache ? { registryCache: options.registryCache } : {}),
     nodes: [],
@@ -194,15 +196,17 @@ async function addNodes(
   let config = initial;
   const networkOf = (url: string) => config.endpoints.find((e) => e.url === url)?.network;
   progress.step(`creating ${nodes.length} host(s): ${nodes.map((n) => n.host).join(", ")}`);
+  const addresses = await fixedAddresses(store, config, nodes);
   const made = await Promise.allSettled(
     nodes.map((node) => {
       const url = resolveEndpoint(node.flags).url;
+      const ip = addresses.get(node.host);
       return createHost(
         store,
         {
           name: node.host,
           endpoint: node.flags,
-          network: { name: networkOf(url) ?? networkName(config.name) },
+          network: { name: networkOf(url) ?? networkName(config.name), ...(ip ? { ip } : {}) },
           ...(options.image ? { image: options.image } : {}),
           engine: options.engine ?? {},
           daemonRequired: SWARM_DAEMON,
@@ -286,6 +290,33 @@ async function addNodes(
   await waitNodes(store, config, options.timeoutSeconds);
   progress.done(`${config.nodes.length} node(s)`);
   return config;
+}
+
+/**
+ * Each new node's own address on the network dinv made on its endpoint (node-addresses.ts: an
+ * advertised address must survive restarts and recreation). On a user's --network (and on the
+ * network of a swarm made before fixed addresses) the engine chooses, as for any host there.
+ */
+async function fixedAddresses(
+  store: HostStore,
+  config: SwarmConfig,
+  nodes: NewNode[],
+): Promise<Map<string, string>> {
+  const addresses = new Map<string, string>();
+  for (const endpoint of config.endpoints.filter((e) => e.fixedAddresses)) {
+    const here = nodes.filter((n) => resolveEndpoint(n.flags).url === endpoint.url);
+    const first = here[0];
+    if (!first) continue;
+    const reserved = config.nodes
+      .filter((n) => store.exists(n.host))
+      .map((n) => store.load(n.host))
+      .filter((h) => h.endpoint.url === endpoint.url && h.network.address)
+      .map((h) => h.network.address);
+    const client = connect(resolveEndpoint(first.flags), { timeoutMs: 30_000 });
+    const ips = await nodeAddresses(client, endpoint.network, reserved, here.length);
+    here.forEach((n, i) => addresses.set(n.host, ips[i] as string));
+  }
+  return addresses;
 }
 
 export function innerFor(store: HostStore, config: HostConfig, timeoutMs = 30_000): EngineClient {
@@ -561,13 +592,17 @@ async function ensureSwarmNetwork(
     return;
   }
   progress.step(`creating network ${name} on ${client.endpoint.url}`);
+  const spec = { Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { [SWARM_LABEL]: swarm } };
+  // Nodes get fixed addresses (node-addresses.ts), which Docker Engine accepts only on a network
+  // made with a subnet of the user's ("user specified IP address is supported only when
+  // connecting to networks with user configured subnets"): the engine picks a free subnet,
+  // then the network is made again with that subnet given.
+  const picked = await call(client, () => client.docker.createNetwork(spec));
+  const ipv4 = ipv4Subnet((await call(client, () => picked.inspect())) as NetworkInfo);
+  await call(client, () => picked.remove());
+  if (!ipv4) throw new SwarmError(`the engine at ${client.endpoint.url} gave network ${name} no IPv4 subnet`);
   await call(client, () =>
-    client.docker.createNetwork({
-      Name: name,
-      Driver: "bridge",
-      CheckDuplicate: true,
-      Labels: { [SWARM_LABEL]: swarm },
-    }),
+    client.docker.createNetwork({ ...spec, IPAM: { Driver: "default", Config: [ipv4] } }),
   );
   progress.done();
 }
