@@ -5,7 +5,8 @@
 # the swarm suite (five nested engines: minutes),
 # then the CLI and day-2 suites and the swarm suite again against Podman (scripts/podman.sh, a
 # private service),
-# and against the VCH emulator (scripts/vch.sh) with the VCH's own suite.
+# and against the VCH emulator (scripts/vch.sh) with the VCH's own suite; the swarm suite runs on
+# all three.
 #   scripts/test.sh            # what CI runs
 set -euo pipefail
 # shellcheck source=lib/prepare.sh
@@ -36,3 +37,5 @@ step "VCH emulator"
 DINV_VCH_STATS_INTERVAL=2 scripts/vch.sh >/dev/null
 step "CLI, day-2 and VCH suites against the VCH emulator"
 npm run test:vch
+step "swarm against the VCH emulator (long)"
+npm run test:swarm:vch

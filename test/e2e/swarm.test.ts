@@ -19,7 +19,10 @@ import { assertCleanFailure, assertOk } from "../helpers/assert.js";
 import { DINV_BIN, sandbox, type Sandbox } from "../helpers/cli.js";
 import {
   ENGINE_NAME,
+  IMAGE_ARGS,
   commitImage,
+  imageWorkshop,
+  publishImage,
   removeImages,
   removeLabelled,
   runId,
@@ -37,7 +40,10 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
   let mesh = false;
   let publish = "";
   const name = runId("sw");
-  const nextImage = `dinv/host:${name}`;
+  /** The image upgrade moves to: made on the workshop engine, pulled from its registry by a VCH. */
+  const nextLocal = `dinv/host:${name}`;
+  let nextImage = nextLocal;
+  let workshop: EngineClient;
   const nodes = () =>
     JSON.parse(readFileSync(join(box.store, "swarms", name, "config.json"), "utf8")).nodes as Array<{
       host: string;
@@ -123,7 +129,9 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
     engine = await testEngine();
     box = sandbox();
     helloTar = await helloRootfsTar();
-    await commitImage(engine, nextImage, [`LABEL io.dinv.test.next=${name}`]);
+    workshop = imageWorkshop(engine);
+    await commitImage(workshop, nextLocal, [`LABEL io.dinv.test.next=${name}`]);
+    nextImage = await publishImage(workshop, nextLocal);
   });
 
   after(async () => {
@@ -135,12 +143,24 @@ describe(`swarm (${ENGINE_NAME}, real docker CLI)`, () => {
       .getNetwork(`dinv-swarm-${name}`)
       .remove()
       .catch(() => undefined);
-    await removeImages([[engine, nextImage]]);
+    await removeImages([
+      [engine, nextImage],
+      [workshop, nextLocal],
+    ]);
     box.cleanup();
   });
 
   it("creates 3 managers and 2 workers, every node Ready, a leader among the managers", async () => {
-    const created = await box.dinv(["swarm", "create", "--managers", "3", "--workers", "2", name]);
+    const created = await box.dinv([
+      "swarm",
+      "create",
+      ...IMAGE_ARGS,
+      "--managers",
+      "3",
+      "--workers",
+      "2",
+      name,
+    ]);
     assertOk(created, "swarm create");
     process.stderr.write(`# swarm create (5 nodes): ${created.ms} ms\n`);
     assert.match(created.stdout, /is ready: 5 node\(s\)/);
