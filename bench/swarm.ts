@@ -103,7 +103,7 @@ export async function benchSwarm(ctx: BenchContext, runs: number): Promise<PartR
       row("floor, hosts at once: the five dinv creates at once, workers joining at once", "at once"),
     ],
     notes: [
-      "The floor's hosts are made exactly as dinv swarm create makes them: `dinv create --network NET --engine-config {live-restore: false}` (swarm mode refuses live-restore), on a bridge network made with `docker network create`.",
+      "The floor's hosts are made exactly as dinv swarm create makes them: `dinv create --network NET --ip ADDR --engine-config {live-restore: false}` (swarm mode refuses live-restore; a fixed address per node, which a swarm node advertises once), on a bridge network made with `docker network create`, its subnet read back and the network made again with `--subnet` (what `--ip` needs).",
       `By hand: \`docker --context M1 swarm init --advertise-addr eth0 --default-addr-pool ${ADDR_POOL}\`, the manager's address from \`docker info\`, both join tokens with \`docker swarm join-token -q\`, then \`docker --context NODE swarm join\` for each other node (managers one at a time, as raft wants), then \`docker node ls\` every ${POLL_MS} ms until all five are Ready. Timed from the network create to the last poll, in one process that runs the commands.`,
       "Removal is not timed. Each way's swarm is removed before the next starts, so at most five inner engines run at a time.",
     ],
@@ -141,9 +141,25 @@ async function swarmByHand(
 ): Promise<ByHand> {
   const [first, ...rest] = nodeNames(name) as [string, ...string[]];
   const started = performance.now();
-  await docker(store, ["network", "create", "--label", `io.dinv.bench=${ctx.runId}`, name]);
+  // As dinv does (src/host/swarm/swarm.ts): a subnet the engine picks, given back to it so that
+  // each node can have a fixed address (`--ip` needs a network with a user-given subnet).
+  const label = ["--label", `io.dinv.bench=${ctx.runId}`];
+  await docker(store, ["network", "create", ...label, name]);
+  const subnet = (
+    await docker(store, ["network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", name])
+  ).stdout.trim();
+  await docker(store, ["network", "rm", name]);
+  await docker(store, ["network", "create", ...label, "--subnet", subnet, name]);
+  // .1 is the gateway: nodes from .2 on, in order.
+  const base = subnet.split("/")[0]?.split(".").map(Number) ?? [];
+  const ipOf = (i: number) => [base[0], base[1], base[2], (base[3] ?? 0) + 2 + i].join(".");
+  const order = [first, ...rest];
   const create = (host: string) =>
-    ctx.dinvOk(store, ["create", "--network", name, ...options.createArgs, host], { timeoutMs: 180_000 });
+    ctx.dinvOk(
+      store,
+      ["create", "--network", name, "--ip", ipOf(order.indexOf(host)), ...options.createArgs, host],
+      { timeoutMs: 180_000 },
+    );
   if (options.concurrent) await Promise.all([first, ...rest].map(create));
   else for (const host of [first, ...rest]) await create(host);
   const hostsDone = performance.now();
