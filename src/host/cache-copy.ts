@@ -76,7 +76,8 @@ export async function copyCacheVolume(
       );
     progress.done(`${mib(total)} MiB`);
   } finally {
-    await call(client, () => helper.remove({ force: true })).catch(() => undefined);
+    // v: the host image declares /var/lib/docker a volume, which the helper gets anonymous.
+    await call(client, () => helper.remove({ force: true, v: true })).catch(() => undefined);
   }
 }
 

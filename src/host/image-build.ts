@@ -131,7 +131,8 @@ export async function buildImage(
     progress.done();
     return { packages: plan.debs.size };
   } finally {
-    await container.remove({ force: true }).catch(() => undefined);
+    // v: the base image declares /var/lib/docker a volume, which this container gets anonymous.
+    await container.remove({ force: true, v: true }).catch(() => undefined);
   }
 }
 

@@ -63,7 +63,8 @@ async function removeByLabel(name: string, endpointFlags: EndpointFlags, keepCac
   const filters = JSON.stringify({ label: [`${LABEL_HOST}=${name}`] });
   const containers = await call(client, () => client.docker.listContainers({ all: true, filters }));
   for (const c of containers)
-    await call(client, () => client.docker.getContainer(c.Id).remove({ force: true }));
+    // v removes anonymous volumes only: a kept cache is a named one.
+    await call(client, () => client.docker.getContainer(c.Id).remove({ force: true, v: true }));
   if (keepCache) return;
   const { Volumes } = await call(client, () => client.docker.listVolumes({ filters }));
   for (const v of Volumes ?? []) await call(client, () => client.docker.getVolume(v.Name).remove());

@@ -18,6 +18,8 @@ import {
   HOST_IMAGE,
   IMAGE_ARGS,
   OUTER_RUN_LIMITS,
+  danglingVolumes,
+  volumesLeftSince,
   TEST_ENGINE,
   removeLabelled,
   runId,
@@ -118,7 +120,10 @@ describe(`dinv set (real ${ENGINE_NAME}, real docker CLI)`, () => {
     assertOk(await box.dinv(["stop", name]), "stop");
     const target = `dinv-${name}-copytest`;
     await engine.docker.createVolume({ Name: target, Labels: { "io.dinv.test": name } });
+    const danglingBefore = await danglingVolumes(engine);
     await copyCacheVolume(engine, config(), config().container.volume ?? "", target, silentProgress);
+    // The copy's helper runs the host image, whose /var/lib/docker is a volume: it goes with the helper.
+    assert.deepEqual(await volumesLeftSince(engine, danglingBefore), [], "volumes the copy left behind");
     const listed = await box.docker([
       "run",
       "--rm",

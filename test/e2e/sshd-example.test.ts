@@ -10,7 +10,15 @@ import { after, before, describe, it } from "node:test";
 import type { EngineClient } from "../../src/engine/client.js";
 import { assertCleanFailure, assertOk } from "../helpers/assert.js";
 import { DINV_BIN, REPO_ROOT, run, sandbox, type Sandbox } from "../helpers/cli.js";
-import { ENGINE_NAME, HOST_IMAGE, removeImages, runId, testEngine } from "../helpers/engine.js";
+import {
+  ENGINE_NAME,
+  HOST_IMAGE,
+  danglingVolumes,
+  removeImages,
+  runId,
+  testEngine,
+  volumesLeftSince,
+} from "../helpers/engine.js";
 
 const EXAMPLE = join(REPO_ROOT, "examples", "sshd-host");
 
@@ -60,6 +68,7 @@ describe(`the sshd-host example: dinv image build + an added personality (real $
   }
 
   it("builds the image offline from the official one, and it keeps the host image contract", async () => {
+    const danglingBefore = await danglingVolumes(engine);
     const built = await box.sh(`${join(EXAMPLE, "build.sh")} --base ${HOST_IMAGE}`, {
       DINV: DINV_BIN,
       TAG: image,
@@ -73,6 +82,8 @@ describe(`the sshd-host example: dinv image build + an added personality (real $
     assert.deepEqual(inspected.Config.Entrypoint, ["/usr/bin/tini", "--", "/usr/local/bin/dinv-entrypoint"]);
     assert.equal(inspected.Config.Labels["io.dinv.image.base"], HOST_IMAGE);
     await assertNoBuildContainer();
+    // The build container runs the base image, whose /var/lib/docker is a volume: it goes too.
+    assert.deepEqual(await volumesLeftSince(engine, danglingBefore), [], "no build volume left");
     const checked = await box.dinv(["image", "check", image]);
     assertOk(checked, "image check");
     assert.match(checked.stdout, /keeps the host image contract\.$/m);

@@ -197,6 +197,26 @@ export async function commitImage(client: EngineClient, ref: string, changes: st
   }
 }
 
+/** An anonymous volume's name: 64 hex digits (Docker Engine, Podman) or a UUID (VIC). */
+const ANONYMOUS_VOLUME = /^([0-9a-f]{64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** Anonymous volumes no container uses: what a container removed without `v` leaves behind. */
+export async function danglingVolumes(client: EngineClient): Promise<Set<string>> {
+  const { Volumes } = await client.docker.listVolumes({ filters: JSON.stringify({ dangling: ["true"] }) });
+  return new Set((Volumes ?? []).map((v) => v.Name).filter((name) => ANONYMOUS_VOLUME.test(name)));
+}
+
+/**
+ * Dangling anonymous volumes that were not in `before`. Asked again after 2 s when there are
+ * some: a concurrent suite's container removal may be between its container and its volumes.
+ */
+export async function volumesLeftSince(client: EngineClient, before: Set<string>): Promise<string[]> {
+  const fresh = async () => [...(await danglingVolumes(client))].filter((v) => !before.has(v));
+  if ((await fresh()).length === 0) return [];
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  return fresh();
+}
+
 /** Remove images a test made, where it made them (missing ones are fine). */
 export async function removeImages(pairs: ReadonlyArray<readonly [EngineClient, string]>): Promise<void> {
   for (const [client, ref] of pairs) {
