@@ -80,7 +80,9 @@ export class DockerDriver implements Driver {
   /** Remove one container by id (never by name: a name may have been taken over meanwhile). */
   async removeContainer(id: string): Promise<void> {
     await call(this.client, () =>
-      this.client.docker.getContainer(id).remove({ force: true, v: false }),
+      // v: anonymous volumes only (a personality whose data is not at the image's declared
+      // /var/lib/docker gets one); the named cache volume is never removed by it.
+      this.client.docker.getContainer(id).remove({ force: true, v: true }),
     ).catch(ignoreStatus(404));
   }
 
@@ -130,7 +132,8 @@ export class DockerDriver implements Driver {
   }
 
   async remove({ keepCache }: { keepCache: boolean }): Promise<void> {
-    await call(this.client, () => this.container.remove({ force: true, v: false })).catch(ignoreStatus(404));
+    // v: anonymous volumes only, as removeContainer; the cache goes with removeVolume, or stays.
+    await call(this.client, () => this.container.remove({ force: true, v: true })).catch(ignoreStatus(404));
     if (!keepCache && this.names.volume) await this.removeVolume();
   }
 

@@ -22,10 +22,12 @@ import {
   ENGINE_NAME,
   HOST_IMAGE,
   TEST_ENGINE,
+  danglingVolumes,
   removeImages,
   removeLabelled,
   runId,
   testEngine,
+  volumesLeftSince,
 } from "../helpers/engine.js";
 import { tinyRootfsTar } from "../helpers/tiny-image.js";
 import { testPki, until, type TestPki } from "../fixtures/k8s-api-server/kubelet-harness.js";
@@ -227,6 +229,7 @@ describe(
     });
 
     it("keeps dinv's day-2 commands working on the kubelet host", async () => {
+      const danglingBefore = await danglingVolumes(engine);
       const ls = await box.dinv(["ls", "--format", "{{.Name}} {{.State}}"]);
       assert.match(ls.stdout, new RegExp(`^${kubelet} Running$`, "m"));
       assertOk(await box.dinv(["regenerate-certs", "-f", kubelet]), "regenerate-certs");
@@ -251,6 +254,8 @@ describe(
         filters: JSON.stringify({ name: [`^/dinv-${kubelet}$`] }),
       });
       assert.deepEqual(left, [], "no kubelet container left");
+      // Its data is not at the image's declared /var/lib/docker: that anonymous volume goes too.
+      assert.deepEqual(await volumesLeftSince(engine, danglingBefore), [], "no volume left");
     });
   },
 );
