@@ -512,13 +512,10 @@ export async function removeSwarm(
   // Connected before the hosts go: an endpoint's TLS files are kept in its nodes' folders.
   const networks = config.endpoints
     .filter((x) => x.madeByDinv)
-    .map((e) => {
-      const client = (): EngineClient =>
-        connect(resolveEndpoint({ endpoint: e.url, ...endpointTls(store, config, e.url) }), {
-          timeoutMs: 30_000,
-        });
+    .map((e): { e: typeof e; client: EngineClient | Error } => {
       try {
-        return { e, client: client() };
+        const endpoint = resolveEndpoint({ endpoint: e.url, ...endpointTls(store, config, e.url) });
+        return { e, client: connect(endpoint, { timeoutMs: 30_000 }) };
       } catch (err) {
         return { e, client: err as Error };
       }
