@@ -9,6 +9,7 @@
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { ENGINE_VERSION_FILE } from "../src/store/engine-version-cache.js";
 import { type BenchContext, HOST_IMAGE, log, removeHosts, type Store } from "./lib/context.js";
 import { cpuProfile, profileTables } from "./lib/cpuprofile.js";
 import { removeQuietly } from "./lib/engine.js";
@@ -110,10 +111,10 @@ function scenarioStore(
   return store;
 }
 
-/** Forget every host's kept engine version (the file src/store/engine-version-cache.ts writes). */
+/** Forget every host's kept engine version. */
 function forgetVersions(store: Store): void {
   for (const name of readdirSync(hostsDir(store)))
-    rmSync(join(hostsDir(store), name, ".engine-version.json"), { force: true });
+    rmSync(join(hostsDir(store), name, ENGINE_VERSION_FILE), { force: true });
 }
 
 /** What an ls table showed: states, how many rows got an engine version, and the distinct errors. */

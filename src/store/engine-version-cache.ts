@@ -8,7 +8,7 @@ import { writePrivateFile } from "./secure-fs.js";
  * container (upgrade, set), so the version holds as long as the container id does: `ls` shows
  * it without a TLS call per host. Hidden, as a cache and not host data: exports leave it out.
  */
-const FILE = ".engine-version.json";
+export const ENGINE_VERSION_FILE = ".engine-version.json";
 
 interface CachedVersion {
   container: string;
@@ -17,7 +17,9 @@ interface CachedVersion {
 
 export function cachedEngineVersion(hostDir: string, containerId: string): string | undefined {
   try {
-    const cached = JSON.parse(readFileSync(join(hostDir, FILE), "utf8")) as Partial<CachedVersion>;
+    const cached = JSON.parse(
+      readFileSync(join(hostDir, ENGINE_VERSION_FILE), "utf8"),
+    ) as Partial<CachedVersion>;
     return cached.container === containerId && typeof cached.version === "string"
       ? cached.version
       : undefined;
@@ -34,7 +36,7 @@ export async function rememberEngineVersion(
 ): Promise<void> {
   const cached: CachedVersion = { container: containerId, version };
   try {
-    await writePrivateFile(join(hostDir, FILE), `${JSON.stringify(cached)}\n`);
+    await writePrivateFile(join(hostDir, ENGINE_VERSION_FILE), `${JSON.stringify(cached)}\n`);
   } catch {
     // a cache
   }
