@@ -1,6 +1,6 @@
 import type Dockerode from "dockerode";
 import type { EngineClient } from "../engine/client.js";
-import { call } from "../engine/engine-errors.js";
+import { call, engineStatus } from "../engine/engine-errors.js";
 import { EngineError } from "../errors.js";
 import type { Driver, HostState, MachineState } from "./driver.js";
 
@@ -34,10 +34,6 @@ export function hostStateOf(state: string | undefined, restarting = false): Host
   }
 }
 
-function isNotFound(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 404;
-}
-
 /** A host as a container (plus its cache volume) on a Docker API endpoint: Docker Engine, Podman, VIC. */
 export class DockerDriver implements Driver {
   readonly name = "docker";
@@ -66,7 +62,7 @@ export class DockerDriver implements Driver {
     try {
       return await call(this.client, () => this.client.docker.getVolume(this.volumeName).inspect());
     } catch (err) {
-      if (isNotFound((err as EngineError).cause ?? err)) return undefined;
+      if (engineStatus(err) === 404) return undefined;
       throw err;
     }
   }
@@ -100,7 +96,7 @@ export class DockerDriver implements Driver {
     try {
       return await this.container.inspect();
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (engineStatus(err) === 404) return undefined;
       throw err;
     }
   }
@@ -167,11 +163,7 @@ export function machineStateOf(
 /** Treat an engine answer with this HTTP status as success (already started, already gone…). */
 function ignoreStatus(status: number): (err: unknown) => void {
   return (err: unknown) => {
-    const cause =
-      err instanceof EngineError
-        ? (err.cause as { statusCode?: number } | undefined)
-        : (err as { statusCode?: number });
-    if (cause?.statusCode === status) return;
+    if (engineStatus(err) === status) return;
     throw err;
   };
 }

@@ -4,7 +4,7 @@ import type { Endpoint, TlsFiles } from "./endpoint.js";
 import { readTlsFiles } from "./tls-files.js";
 
 // Kept importable from here; they live apart so that callers need not load dockerode.
-export { call, describeEngineError } from "./engine-errors.js";
+export { call, describeEngineError, engineStatus } from "./engine-errors.js";
 
 export interface ConnectOptions {
   /** Idle timeout of each request, in milliseconds (0: none). */

@@ -105,3 +105,9 @@ export async function call<T>(client: CallTarget, action: () => Promise<T>): Pro
     );
   }
 }
+
+/** The HTTP status the engine answered with, for an error from call() or straight from the client. */
+export function engineStatus(err: unknown): number | undefined {
+  const source = err instanceof EngineError ? err.cause : err;
+  return (source as { statusCode?: number } | undefined)?.statusCode;
+}

@@ -17,7 +17,7 @@ import type Dockerode from "dockerode";
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { call, connect } from "../engine/client.js";
+import { call, connect, engineStatus } from "../engine/client.js";
 import { parseHostUrl } from "../engine/endpoint.js";
 import { detectEngine } from "../engine/flavor.js";
 import { engineHttp } from "../engine/http-client.js";
@@ -77,7 +77,7 @@ export async function adoptHost(
   const profile = await detectEngine(client);
   const container = await call(client, () => client.docker.getContainer(options.container).inspect()).catch(
     (err: unknown) => {
-      if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) return undefined;
+      if (engineStatus(err) === 404) return undefined;
       throw err;
     },
   );

@@ -10,7 +10,7 @@
  * 4789/udp between nodes, which a published port cannot give. Swarm's own mutual TLS (its CA in
  * the managers' raft) protects node traffic; dinv's certificates protect the API.
  */
-import { call, connect, type EngineClient } from "../../engine/client.js";
+import { call, connect, engineStatus, type EngineClient } from "../../engine/client.js";
 import { resolveEndpoint, type EndpointFlags } from "../../engine/resolve.js";
 import { hostUrl } from "../../engine/host-endpoints.js";
 import { DinvError } from "../../errors.js";
@@ -608,7 +608,7 @@ async function removeSwarmNetwork(client: EngineClient, swarm: string, name: str
   const network = client.docker.getNetwork(name);
   // Only "no such network" means done: any other failure (an unreachable endpoint) is reported.
   const info = (await call(client, () => network.inspect()).catch((err: unknown) => {
-    if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) return undefined;
+    if (engineStatus(err) === 404) return undefined;
     throw err;
   })) as { Labels?: Record<string, string> } | undefined;
   if (!info || info.Labels?.[SWARM_LABEL] !== swarm) return;
